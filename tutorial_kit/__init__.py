@@ -1,0 +1,36 @@
+"""tutorial-kit: learn the Taskcluster Queue API hands-on.
+
+The public surface is small and imported lazily, so ``import tutorial_kit`` stays cheap in a
+kernel that only needs the client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Queue": "tutorial_kit.client",
+    "AsyncQueue": "tutorial_kit.client",
+    "TaskclusterError": "tutorial_kit.client",
+    "slugid": "tutorial_kit.client",
+    "fromNow": "tutorial_kit.client",
+    "fromNowJSON": "tutorial_kit.client",
+    "connect": "tutorial_kit.connect",
+    "doctor": "tutorial_kit.doctor",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tutorial_kit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
