@@ -1,0 +1,35 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The facts folder lives beside the checkout (../shared); TUTORIAL_KIT_SHARED may point elsewhere.
+SHARED = pathlib.Path(os.environ.get("TUTORIAL_KIT_SHARED", ROOT.parent / "shared"))
+
+
+def shared_path(*parts: str) -> pathlib.Path:
+    """A path inside ../shared, or skip (fail under CI=true) when the folder is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"{path} is absent (the Taskcluster facts live in ../shared beside the checkout)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI must provide it")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def oracle_schemas() -> pathlib.Path:
+    """../shared/taskcluster-schemas: the official schemas, the conformance oracle."""
+    return shared_path("taskcluster-schemas")
+
+
+@pytest.fixture(scope="session")
+def golden_traces() -> pathlib.Path:
+    """../shared/golden-traces: the real Queue's recorded answers."""
+    return shared_path("golden-traces")
