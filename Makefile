@@ -1,0 +1,57 @@
+# tutorial-kit: two commands do everything.
+#   make lab   set up .venv and open the tutorial (JupyterLab on the embedded mock queue)
+#   make test  set up .venv (with test tools and Chromium) and run the whole suite
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+# Re-install when the project's dependencies change.
+STAMP      := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: lab test test-fast bench clean help chromium
+
+help:
+	@echo "make lab    - set everything up and open the tutorial in JupyterLab (mock queue embedded)"
+	@echo "make test   - set everything up and run all the tests"
+	@echo "make bench  - run the benchmarks and print their figures"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+lab: $(STAMP)
+	$(PY) -m tutorial_kit.lab
+
+# Browser tests drive Debian's Chromium; install it when missing (root only, as on CI).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests will skip)"; \
+	  fi; \
+	fi
+
+test: $(TEST_STAMP) chromium
+	TUTORIAL_KIT_SEED=20261128 $(PY) -m pytest -p no:cacheprovider tests notebooks \
+	  --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
+
+test-fast: $(TEST_STAMP)
+	$(PY) -m pytest -x -q tests -m "not browser"
+
+bench: $(TEST_STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache
