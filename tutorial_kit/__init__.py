@@ -22,10 +22,15 @@ _EXPORTS = {
     "doctor": "tutorial_kit.doctor",
 }
 
+# Submodules a notebook may reach as attributes: `tk.lessons.wait_resolved(...)`.
+_SUBMODULES = {"lessons", "frames", "widgets", "exercises", "mockctl", "mock", "api"}
+
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tutorial_kit.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tutorial_kit' has no attribute {name!r}")
@@ -33,4 +38,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return __all__ + sorted(_SUBMODULES)

@@ -1,0 +1,150 @@
+"""``tutorial_kit.doctor()``: a self-check of the learner's environment.
+
+It answers the questions a learner (or a teacher helping one) asks first: which versions are
+installed, do widgets work here, which deployment is live, is it reachable, and which credentials
+and scopes are in use. Every check reports instead of raising.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import os
+import platform
+import time
+from dataclasses import dataclass
+from typing import Any
+
+PACKAGES = ("tutorial-kit", "httpx", "jupyterlab", "ipykernel", "ipywidgets", "pandas")
+# Scopes the lessons need on a real deployment, for the tutorial's task queue.
+LESSON_SCOPES = ("queue:create-task:lowest:tutorial/docker-worker",)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: could not tell
+    detail: str
+
+    @property
+    def mark(self) -> str:
+        return {True: "✔ ok", False: "✘ problem", None: "? unknown"}[self.ok]
+
+
+class Report(list):
+    """A list of :class:`Check` that shows as a table in a notebook and as text elsewhere."""
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok is not False for check in self)
+
+    def __repr__(self) -> str:
+        width = max(len(c.name) for c in self) if self else 0
+        return "\n".join(f"{c.mark:<10} {c.name:<{width}}  {c.detail}" for c in self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(c.mark)}</td><td>{html.escape(c.name)}</td>"
+            f"<td>{html.escape(c.detail)}</td></tr>" for c in self)
+        return ('<table class="tk-doctor"><thead><tr><th>result</th><th>check</th>'
+                f"<th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _versions() -> Check:
+    found = []
+    missing = []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    detail = f"Python {platform.python_version()}; " + ", ".join(found)
+    if missing:
+        detail += f"; missing: {', '.join(missing)}"
+    return Check("versions", not missing, detail)
+
+
+def _widgets() -> Check:
+    try:
+        import ipywidgets
+
+        ipywidgets.HTML("ok")  # constructing one needs a working comm layer in a kernel
+    except Exception as error:  # report, never raise: this runs in a learner's first cell
+        return Check("widgets", False, f"ipywidgets cannot create a widget: {error}")
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    where = "in a Jupyter kernel" if shell is not None and getattr(shell, "kernel", None) else \
+        "outside a kernel (widgets render only in JupyterLab)"
+    return Check("widgets", True, f"ipywidgets {ipywidgets.__version__}, {where}")
+
+
+def _queue(queue: Any) -> list[Check]:
+    from tutorial_kit.mockctl import MockControl
+
+    root_url = _root_url(queue)
+    checks = []
+    on_mock = MockControl(root_url).is_mock()
+    kind = "the tutorial's mock queue" if on_mock else "a real Taskcluster deployment"
+    checks.append(Check("deployment", True, f"{root_url} ({kind})"))
+    started = time.perf_counter()
+    try:
+        queue.ping()
+        ms = (time.perf_counter() - started) * 1000
+        checks.append(Check("queue reachable", True, f"ping answered in {ms:.0f} ms"))
+    except Exception as error:
+        checks.append(Check("queue reachable", False, str(error).splitlines()[0]))
+        return checks
+    checks.append(_credentials(queue, root_url))
+    return checks
+
+
+def _root_url(queue: Any) -> str:
+    from tutorial_kit.mockctl import _root_url_of
+
+    return _root_url_of(queue)
+
+
+def _credentials(queue: Any, root_url: str) -> Check:
+    options = getattr(queue, "options", {}) or {}
+    credentials = options.get("credentials") or {}
+    client_id = credentials.get("clientId")
+    if not client_id:
+        return Check("credentials", None,
+                     "none: you can read statuses and public artifacts, not create tasks. "
+                     "Set TASKCLUSTER_CLIENT_ID and TASKCLUSTER_ACCESS_TOKEN.")
+    try:
+        scopes = queue.currentScopes()["scopes"] if hasattr(queue, "currentScopes") else None
+    except Exception as error:
+        return Check("credentials", False, f"{client_id}: refused ({str(error).splitlines()[0]})")
+    if scopes is None:
+        return Check("credentials", None, f"{client_id} (scopes not checked)")
+    missing = [s for s in LESSON_SCOPES if not _holds(scopes, s)]
+    shown = ", ".join(scopes[:5]) + (" …" if len(scopes) > 5 else "")
+    if missing:
+        return Check("credentials", False, f"{client_id} lacks {', '.join(missing)} (has {shown})")
+    return Check("credentials", True, f"{client_id} with scopes {shown}")
+
+
+def _holds(held: list[str], scope: str) -> bool:
+    """Taskcluster scope satisfaction: exact, or a held scope ending in '*' as a prefix."""
+    return any(h == scope or (h.endswith("*") and scope.startswith(h[:-1])) for h in held)
+
+
+def doctor(queue: Any = None) -> Report:
+    """Check the environment; pass a Queue, or let it use :func:`tutorial_kit.connect`."""
+    report = Report([_versions(), _widgets()])
+    if queue is None:
+        if not os.environ.get("TASKCLUSTER_ROOT_URL"):
+            from tutorial_kit.connect import connect
+
+            queue = connect(quiet=True)
+        else:
+            from tutorial_kit.client import Queue
+
+            queue = Queue.fromEnv()
+    report.extend(_queue(queue))
+    return report

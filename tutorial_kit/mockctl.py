@@ -1,0 +1,143 @@
+"""A small client for the mock queue's control plane (``<rootUrl>/mock/v1/...``).
+
+Lessons, exercises and the ClusterControls widget use it to move the clock, inject faults and read
+the request log. On a real deployment these endpoints do not exist: :func:`is_mock` says so, and
+every method raises :class:`MockOnlyError` with a sentence a learner can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import httpx
+
+
+class MockOnlyError(RuntimeError):
+    """A mock-only feature was asked of a real deployment."""
+
+
+def _root_url_of(target: Any) -> str:
+    """Accept a rootUrl string, a Queue/AsyncQueue client, or a MockQueue handle."""
+    if isinstance(target, str):
+        return target.rstrip("/")
+    for attr in ("root_url", "rootUrl"):
+        value = getattr(target, attr, None)
+        if isinstance(value, str):
+            return value.rstrip("/")
+    options = getattr(target, "options", None)
+    if isinstance(options, dict) and options.get("rootUrl"):
+        return str(options["rootUrl"]).rstrip("/")
+    raise TypeError(f"cannot tell the rootUrl of {target!r}")
+
+
+def _seconds(duration: float | int | str | _dt.timedelta) -> float:
+    if isinstance(duration, _dt.timedelta):
+        return duration.total_seconds()
+    if isinstance(duration, (int, float)):
+        return float(duration)
+    # the same offset language as fromNow(): "20 minutes", "2 days 3 hours"
+    from tutorial_kit.client import fromNow
+
+    base = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
+    return (fromNow(duration, base) - base).total_seconds()
+
+
+class MockControl:
+    """The control plane of one mock queue."""
+
+    def __init__(self, target: Any, *, timeout: float = 10.0):
+        self.root_url = _root_url_of(target)
+        self._http = httpx.Client(base_url=f"{self.root_url}/mock/v1", timeout=timeout)
+        self._is_mock: bool | None = None
+
+    # -- detection ---------------------------------------------------------------------------
+    def is_mock(self) -> bool:
+        """True when the deployment answers the mock's control plane."""
+        if self._is_mock is None:
+            try:
+                self._is_mock = self._http.get("/clock").status_code == 200
+            except httpx.HTTPError:
+                self._is_mock = False
+        return self._is_mock
+
+    def _call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> Any:
+        if not self.is_mock():
+            raise MockOnlyError(
+                f"{self.root_url} is not the tutorial's mock queue: the clock, faults and request "
+                "log exist only there. Unset TASKCLUSTER_ROOT_URL to use the mock.")
+        response = self._http.request(method, path, json=json, params=params)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                message = body.get("message") or body.get("error") or response.text
+            except ValueError:
+                message = response.text
+            raise MockOnlyError(f"{method} /mock/v1{path} failed ({response.status_code}): {message}")
+        return response.json() if response.content else None
+
+    # -- clock -------------------------------------------------------------------------------
+    def clock(self) -> dict:
+        return self._call("GET", "/clock")
+
+    def pause(self) -> dict:
+        return self._call("POST", "/clock", {"action": "pause"})
+
+    def resume(self) -> dict:
+        return self._call("POST", "/clock", {"action": "resume"})
+
+    def advance(self, duration: float | str | _dt.timedelta) -> dict:
+        """Move the mock's clock forward (e.g. ``"20 minutes"``); resolvers fire at once."""
+        return self._call("POST", "/clock", {"action": "advance", "seconds": _seconds(duration)})
+
+    def speed(self, factor: float) -> dict:
+        return self._call("POST", "/clock", {"action": "speed", "factor": float(factor)})
+
+    # -- state and logs ----------------------------------------------------------------------
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def seed(self, seed: int) -> None:
+        self._call("POST", "/seed", {"seed": int(seed)})
+
+    def state(self) -> dict:
+        return self._call("GET", "/state")
+
+    def requests(self, since: int = 0, limit: int = 1000) -> list[dict]:
+        """The request log: method, route, status, latency, clientId (no secrets)."""
+        body = self._call("GET", "/requests", params={"since": since, "limit": limit})
+        return body.get("requests", body) if isinstance(body, dict) else body
+
+    # -- faults ------------------------------------------------------------------------------
+    def crash(self, task_id: str, mode: str = "claim-expired") -> dict:
+        """Crash the worker running a task: ``claim-expired`` (it stops reclaiming) or
+        ``worker-shutdown`` (it reports the exception)."""
+        return self._call("POST", f"/tasks/{task_id}/crash", {"mode": mode})
+
+    def fail_next(self, method: str, count: int = 1, status: int = 500) -> dict:
+        """Make the next ``count`` calls to an API method answer ``status`` (500 or 429)."""
+        return self._call("POST", "/faults", {"method": method, "count": count, "status": status})
+
+    def add_latency(self, method: str, seconds: float, count: int | None = None) -> dict:
+        body: dict[str, Any] = {"method": method, "latency": seconds}
+        if count is not None:
+            body["count"] = count
+        return self._call("POST", "/faults", body)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "MockControl":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_mock(target: Any) -> bool:
+    """Is this rootUrl/client/handle the tutorial's mock queue?"""
+    with MockControl(target) as control:
+        return control.is_mock()
