@@ -6,6 +6,7 @@ deployment alike; mock-only helpers say so.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -14,6 +15,22 @@ from tutorial_kit.mockctl import MockControl
 #: The task queue the Taskcluster tutorial uses; the mock's shell engine serves it.
 TUTORIAL_TASK_QUEUE = "tutorial/docker-worker"
 RESOLVED = ("completed", "failed", "exception")
+
+
+def scheduler_id() -> str:
+    """The learner's ``schedulerId``: ``-`` (the Queue's default) unless a classroom set
+    ``TUTORIAL_KIT_SCHEDULER_ID`` (a shared classroom queue scopes learners by it)."""
+    return os.environ.get("TUTORIAL_KIT_SCHEDULER_ID", "-")
+
+
+def worker_queue() -> str:
+    """The task queue lesson 6 works as a worker: no engine serves it, so tasks wait there.
+
+    ``learner/my-worker``, or ``learner-<schedulerId>/my-worker`` in a classroom, so that
+    learners don't claim each other's tasks.
+    """
+    sid = scheduler_id()
+    return "learner/my-worker" if sid == "-" else f"learner-{sid}/my-worker"
 
 
 def tutorial_task(command: str = "ls && du /usr", *, task_queue: str = TUTORIAL_TASK_QUEUE,
@@ -30,6 +47,7 @@ def tutorial_task(command: str = "ls && du /usr", *, task_queue: str = TUTORIAL_
                                            "expires": fromNowJSON("2 months")}}
     task = {
         "taskQueueId": task_queue,
+        "schedulerId": scheduler_id(),
         "created": fromNowJSON(""),
         "deadline": fromNowJSON(deadline),
         "payload": {

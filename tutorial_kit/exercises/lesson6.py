@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from .base import Exercise, failed
-from .context import Context
+from tutorial_kit.lessons import worker_queue
 
-TASK_QUEUE = "learner/my-worker"
+from .context import Context
 
 
 def fail_honestly(queue) -> Exercise:
+    TASK_QUEUE = worker_queue()
+
     def check(ctx: Context, *given: str) -> str:
         problems: list[str] = []
         for task_id in ctx.candidates(given):

@@ -1,0 +1,101 @@
+"""A small closed-loop HTTP load generator shared by the benchmarks.
+
+``clients`` coroutines each send requests back to back for ``seconds``; latencies are recorded
+per request. The generator runs in its own process so that it doesn't share a GIL with the
+server under test; both servers under comparison get the same generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import httpx
+
+
+@dataclass
+class Result:
+    label: str
+    clients: int
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(q * len(data)))]
+
+    def line(self) -> str:
+        return (f"{self.label:<28} clients={self.clients:>2}  {self.rps:8.0f} req/s  "
+                f"p50 {self.pct(0.50):6.2f} ms  p99 {self.pct(0.99):6.2f} ms  "
+                f"errors {self.errors}")
+
+
+async def run_load(label: str, clients: int, seconds: float,
+                   make_request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+                   *, warmup: float = 0.5) -> Result:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        latencies: list[float] = []
+        errors = 0
+        counter = 0
+        start_measure = time.perf_counter() + warmup
+        stop = start_measure + seconds
+
+        async def worker(n: int) -> None:
+            nonlocal errors, counter
+            i = 0
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= stop:
+                    return
+                response = await make_request(http, n * 1_000_000 + i)
+                i += 1
+                t1 = time.perf_counter()
+                if t0 >= start_measure:
+                    latencies.append((t1 - t0) * 1000)
+                    counter += 1
+                    if response.status_code >= 400:
+                        errors += 1
+
+        await asyncio.gather(*(worker(n) for n in range(clients)))
+    return Result(label, clients, counter, seconds, latencies, errors)
+
+
+def start_server(argv: list[str], ready: re.Pattern[str], env: dict | None = None,
+                 timeout: float = 30.0) -> tuple[subprocess.Popen, re.Match[str]]:
+    """Start a server subprocess and wait for a stdout line matching ``ready``."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **(env or {})})
+    give_up = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < give_up:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = ready.search(line)
+        if match:
+            return proc, match
+    proc.kill()
+    raise RuntimeError(f"server {argv} did not start")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+PYTHON = sys.executable
