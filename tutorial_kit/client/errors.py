@@ -1,0 +1,149 @@
+"""The one error type the client raises, and how an HTTP answer becomes one.
+
+Every failure surfaces as :class:`TaskclusterError` (or a subclass), carrying the server's
+``code`` and ``message`` so a learner sees what the Queue said, not a traceback from httpx.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+# The real Queue appends a footer ("\n\n---\n\n* method: ...") to every message; str() leaves it
+# out because the same facts are on the exception's attributes.
+_FOOTER = "\n---\n"
+_MAX_SUMMARY_LINES = 12
+
+
+class TaskclusterError(Exception):
+    """A Queue call failed.
+
+    Attributes: ``status_code`` (HTTP status, or None when no answer came), ``code`` (the
+    Taskcluster error code, e.g. ``ResourceNotFound``), ``message`` (the server's full
+    message), ``requestInfo`` (the server's echo of the request, when sent), ``body`` (the
+    parsed JSON body, or the raw text when it was not JSON), ``method`` (the API method name)
+    and ``url``.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, code: str = "UnknownError",
+                 requestInfo: Any = None, body: Any = None, method: str | None = None,
+                 url: str | None = None):
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.requestInfo = requestInfo
+        self.body = body
+        self.method = method
+        self.url = url
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        status = "no response" if self.status_code is None else str(self.status_code)
+        return f"{self.code} ({status}): {summarize_message(self.message)}"
+
+    def __str__(self) -> str:
+        return self._summary()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(code={self.code!r}, status_code={self.status_code!r}, "
+                f"method={self.method!r})")
+
+
+class TaskclusterAuthError(TaskclusterError):
+    """The Queue refused the credentials (401) or they lack a scope (403)."""
+
+
+class TaskclusterConnectionError(TaskclusterError):
+    """No answer from the Queue after all retries (refused, reset, timed out)."""
+
+
+class TaskclusterConfigError(TaskclusterError, ValueError):
+    """The client was configured wrongly (no rootUrl, half-set credentials, bad certificate)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="ConfigurationError")
+
+    def _summary(self) -> str:
+        return self.message
+
+
+class ArtifactError(TaskclusterError):
+    """The artifact is an error artifact (424): the worker recorded why it could not upload it.
+
+    ``reason`` is one of the Queue's reasons (e.g. ``file-missing-on-worker``) and ``message``
+    the worker's explanation.
+    """
+
+    def __init__(self, reason: str, message: str, **kw: Any):
+        self.reason = reason
+        kw.setdefault("code", "ArtifactError")
+        super().__init__(message, **kw)
+
+    def _summary(self) -> str:
+        return f"{self.code} ({self.status_code}): {self.reason}: {summarize_message(self.message)}"
+
+
+def summarize_message(message: Any) -> str:
+    """The readable head of a Queue message: without the footer, at most a dozen lines."""
+    text = "" if message is None else str(message)
+    cut = text.find(_FOOTER)
+    if cut != -1:
+        text = text[:cut]
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    if len(lines) > _MAX_SUMMARY_LINES:
+        lines = lines[:_MAX_SUMMARY_LINES] + ["..."]
+    return "\n".join(lines) or "(no message)"
+
+
+def _parse_body(content: bytes) -> tuple[Any, bool]:
+    """(parsed JSON, True) or (text, False)."""
+    try:
+        return json.loads(content), True
+    except (ValueError, UnicodeDecodeError):
+        return content.decode("utf-8", "replace"), False
+
+
+def error_from_response(status: int, content: bytes, *, reason_phrase: str = "",
+                        method: str | None = None, url: str | None = None) -> TaskclusterError:
+    """Turn an error answer (status >= 400) into the matching exception."""
+    body, is_json = _parse_body(content)
+    fields = dict(status_code=status, body=body, method=method, url=url)
+    if isinstance(body, dict):
+        if status == 424 and "reason" in body:
+            return ArtifactError(str(body.get("reason")), str(body.get("message", "")), **fields)
+        code = body.get("code") if isinstance(body.get("code"), str) else "UnknownError"
+        message = body.get("message") or body.get("error") or reason_phrase or "Unknown Server Error"
+        fields.update(code=code, requestInfo=body.get("requestInfo"))
+    else:
+        snippet = (body if not is_json else json.dumps(body)).strip()[:200]
+        label = f"HTTP {status} {reason_phrase}".strip()
+        message = f"{label}; the answer was not a Taskcluster error body" + (
+            f": {snippet}" if snippet else " (empty body)")
+        fields.update(code="UnknownError")
+    cls = TaskclusterAuthError if status in (401, 403) else TaskclusterError
+    return cls(str(message), **fields)
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+
+
+def connection_error(root_url: str, cause: BaseException, *, attempts: int,
+                     method: str | None = None, url: str | None = None) -> TaskclusterConnectionError:
+    """The error for a Queue that never answered, with advice that fits where it lives."""
+    host = urlsplit(root_url).hostname or ""
+    what = type(cause).__name__
+    detail = str(cause) or what
+    if _is_loopback(host):
+        advice = (f"{root_url} is on this machine, so this is the local mock queue: it is not "
+                  "running (or has stopped). Start it with `tutorial_kit.mock.start()` or "
+                  "`tutorial-kit mock-queue serve`, or call `tutorial_kit.connect()` again.")
+    else:
+        advice = (f"{root_url} is a real Taskcluster deployment: check the network, and that "
+                  "TASKCLUSTER_ROOT_URL is spelled right (e.g. https://tc.example.com, no /api).")
+    message = (f"no answer from the Queue at {root_url} after {attempts} attempt(s) "
+               f"({what}: {detail}). {advice}")
+    err = TaskclusterConnectionError(message, code="ConnectionError", method=method, url=url)
+    err.__cause__ = cause
+    return err
