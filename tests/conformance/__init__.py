@@ -1,0 +1,1 @@
+"""Conformance tests: golden-trace replay, the official clients, the schema oracle."""
