@@ -103,10 +103,23 @@ class MockControl:
     def state(self) -> dict:
         return self._call("GET", "/state")
 
-    def requests(self, since: int = 0, limit: int = 1000) -> list[dict]:
-        """The request log: method, route, status, latency, clientId (no secrets)."""
-        body = self._call("GET", "/requests", params={"since": since, "limit": limit})
-        return body.get("requests", body) if isinstance(body, dict) else body
+    def requests(self, since: int = 0, limit: int | None = None) -> list[dict]:
+        """The request log after sequence number ``since``: method, route, status, latency,
+        clientId (no secrets); every page unless ``limit`` caps it."""
+        records: list[dict] = []
+        while limit is None or len(records) < limit:
+            page_size = 10000 if limit is None else min(10000, limit - len(records))
+            page = self._call("GET", "/requests", params={"since": since, "limit": page_size})
+            batch = page["requests"]
+            records += batch
+            if len(batch) < page_size:
+                break
+            since = batch[-1]["seq"]
+        return records
+
+    def last_seq(self) -> int:
+        """The sequence number of the newest request-log entry."""
+        return int(self._call("GET", "/requests", params={"limit": 1})["last"])
 
     # -- faults ------------------------------------------------------------------------------
     def crash(self, task_id: str, mode: str = "claim-expired") -> dict:
