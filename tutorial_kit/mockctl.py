@@ -129,10 +129,11 @@ class MockControl:
 
     def fail_next(self, method: str, count: int = 1, status: int = 500) -> dict:
         """Make the next ``count`` calls to an API method answer ``status`` (500 or 429)."""
-        return self._call("POST", "/faults", {"method": method, "count": count, "status": status})
+        return self._call("POST", "/faults", {"kind": "fail", "method": method, "count": count,
+                                              "status": status})
 
     def add_latency(self, method: str, seconds: float, count: int | None = None) -> dict:
-        body: dict[str, Any] = {"method": method, "latency": seconds}
+        body: dict[str, Any] = {"kind": "latency", "method": method, "seconds": seconds}
         if count is not None:
             body["count"] = count
         return self._call("POST", "/faults", body)

@@ -1,0 +1,205 @@
+"""The widgets in a real JupyterLab, in Debian's Chromium, driven by Playwright.
+
+The test starts the mock queue and JupyterLab (with the mock's rootUrl and credentials in the
+kernel's environment), writes a notebook that creates a task and shows StatusWidget,
+SchemaTable and ArtifactBrowser, runs it with Run → Run All Cells, and reads the rendered DOM:
+the state badge goes from pending to completed, the schema table shows ``reasonResolved``, and
+an artifact preview shows ``root:``. Screenshots land in ``test-output/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+OUTPUT = ROOT / "test-output" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TASK_QUEUE = "tk-browser/notebook"  # the notebook plays the worker itself on this queue
+
+CELLS = [
+    # 1: a task, created with the client from the environment (the mock's rootUrl + credentials)
+    """import asyncio, os, pathlib
+from tutorial_kit import Queue, fromNowJSON, slugid
+from tutorial_kit.widgets import ArtifactBrowser, SchemaTable, StatusWidget
+queue = Queue.fromEnv()
+taskId = slugid()
+queue.createTask(taskId, {
+    "taskQueueId": "%s", "created": fromNowJSON("0 seconds"), "deadline": fromNowJSON("1 hour"),
+    "payload": {}, "metadata": {"name": "browser test", "description": "Lists **/etc/passwd**.",
+    "owner": "tests@example.com", "source": "https://example.com/tutorial-kit"}})""" % TASK_QUEUE,
+    # 2: the live status
+    "status = StatusWidget(queue, taskId, interval=0.5)\nstatus",
+    # 3: the schema of what status() returns, opened deep enough to show the runs' fields
+    'SchemaTable("task-status-response.json", queue=queue, expand=5)',
+    # 4: wait for the test's go-ahead without blocking the kernel's loop, then act as the worker
+    """for _ in range(1200):  # at most 2 minutes
+    if pathlib.Path("go").exists():
+        break
+    await asyncio.sleep(0.1)
+import httpx
+claim = queue.claimWork("%s", {"workerGroup": "nb", "workerId": "nb1", "tasks": 1})["tasks"][0]
+runId = claim["runId"]
+data = pathlib.Path("/etc/passwd").read_bytes()
+put = queue.createArtifact(taskId, runId, "public/passwd.txt", {"storageType": "s3",
+    "expires": fromNowJSON("1 day"), "contentType": "text/plain; charset=utf-8",
+    "contentLength": len(data)})
+httpx.put(put["putUrl"], content=data, headers={"Content-Type": "text/plain; charset=utf-8"})
+queue.reportCompleted(taskId, runId)["status"]["state"]""" % TASK_QUEUE,
+    # 5: the artifacts of the finished run
+    "artifacts = ArtifactBrowser(queue, taskId)\nartifacts",
+    # 6: leave nothing running after the notebook ends
+    "(await status.until_resolved(timeout=60))[\"state\"]",
+]
+
+
+def _notebook() -> dict:
+    return {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}",
+                   "metadata": {}, "outputs": [], "source": source}
+                  for i, source in enumerate(CELLS)],
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                    "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def chromium_path() -> str:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is absent (install Debian's chromium: apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI must provide it")
+        pytest.skip(reason)
+    return str(CHROMIUM)
+
+
+@pytest.fixture()
+def lab(tmp_path):
+    """JupyterLab on a free port, its kernels talking to a fresh mock queue."""
+    from tutorial_kit.mock.server import start
+
+    mock = start(workers=False)
+    token = secrets.token_hex(16)
+    port = _free_port()
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "widgets.ipynb").write_text(json.dumps(_notebook()))
+    home = tmp_path / "home"
+    env = {**os.environ, **mock.env(),
+           "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+           "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    log = open(tmp_path / "jupyter.log", "wb")
+    process = subprocess.Popen(
+        [str(pathlib.Path(sys.executable).parent / "jupyter"), "lab", "--allow-root",
+         "--no-browser", f"--ServerApp.token={token}", f"--port={port}", "--ip=127.0.0.1",
+         f"--notebook-dir={notebooks}", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # at most 60 s for the server to answer
+            if process.poll() is not None:
+                raise AssertionError("jupyter lab exited:\n" +
+                                     (tmp_path / "jupyter.log").read_text(errors="replace"))
+            try:
+                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("jupyter lab did not start within 60 s")
+        yield {"url": f"{base}/lab/tree/widgets.ipynb?token={token}", "dir": notebooks,
+               "mock": mock, "log": tmp_path / "jupyter.log"}
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # the server and the kernels it started
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        log.close()
+        mock.stop()
+
+
+def test_notebook_widgets_render_live(lab, chromium_path, request):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = lambda page, step: page.screenshot(  # noqa: E731
+        path=str(OUTPUT / f"{request.node.name}-{step}.png"), full_page=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(lab["url"])
+            page.locator(".jp-NotebookPanel").first.wait_for()
+            # A fresh Lab may ask which kernel to start: take the preferred one (python3).
+            dialog = page.locator(".jp-Dialog")
+            try:
+                dialog.wait_for(state="visible", timeout=10_000)
+            except PlaywrightTimeout:
+                pass
+            if dialog.count():
+                dialog.locator("button.jp-mod-accept").click()
+            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible()
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+
+            badge = page.locator(".tk-status .tk-badge").first
+            expect(badge).to_have_attribute("data-state", "pending")
+            expect(badge).to_contain_text("pending")
+            schema_row = page.locator('.tk-schema [data-path="/status/runs/[]/reasonResolved"]')
+            expect(schema_row.first).to_be_visible()
+            expect(schema_row.first).to_contain_text("reasonResolved")
+            shot(page, "1-pending")
+            schema_row.first.scroll_into_view_if_needed()
+            shot(page, "2-schema-table")
+
+            (lab["dir"] / "go").write_text("go")  # let the notebook play the worker
+            expect(badge).to_have_attribute("data-state", "completed", timeout=60_000)
+            expect(badge).to_contain_text("completed")
+            expect(page.locator(".tk-status").first).to_contain_text("browser test")
+            badge.scroll_into_view_if_needed()
+            shot(page, "3-completed")
+
+            row = page.locator(".widget-hbox", has=page.locator("code", has_text="public/passwd.txt"))
+            row.locator("button", has_text="preview").first.click()
+            preview = page.locator('pre.tk-preview[data-artifact="public/passwd.txt"]')
+            expect(preview).to_contain_text("root:")
+            preview.scroll_into_view_if_needed()
+            shot(page, "4-artifact-preview")
+        except Exception:
+            shot(page, "failure")
+            raise
+        finally:
+            browser.close()

@@ -1,0 +1,208 @@
+"""StatusWidget against the mock queue: its state after each transition of a real task."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from tutorial_kit.widgets import StatusWidget
+
+
+
+def _badge_text(widget: StatusWidget) -> str:
+    match = re.search(r'class="tk-badge[^"]*" data-state="([^"]+)"', widget._header.value)
+    assert match, widget._header.value
+    return match.group(1)
+
+
+def test_state_after_each_transition(queue, drive):
+    task_id = drive.make_task(retries=1)
+    widget = StatusWidget(queue, task_id, start=False)
+    assert widget.state == ""
+
+    widget.refresh()
+    assert widget.state == "pending" and _badge_text(widget) == "pending"
+    assert "widget test" in widget._header.value
+    assert "<strong>widget</strong>" in widget._header.value  # the description is markdown
+    assert len(widget.status["runs"]) == 1
+    assert "scheduled" in widget._runs.value
+
+    run_id = drive.claim(task_id)
+    widget.refresh()
+    assert widget.state == "running" and _badge_text(widget) == "running"
+    assert "tests/w1" in widget._runs.value
+    assert 'class="tk-run-running"' in widget._timeline.value
+
+    queue.reportException(task_id, run_id, {"reason": "worker-shutdown"})
+    widget.refresh()
+    runs = widget.status["runs"]
+    assert widget.state == "pending" and len(runs) == 2  # a retry run appeared
+    assert runs[0]["reasonResolved"] == "worker-shutdown" and runs[1]["reasonCreated"] == "retry"
+    assert widget._runs.value.count("<tr>") == 3  # header + two runs
+    assert "worker-shutdown" in widget._runs.value and "retry" in widget._runs.value
+
+    run_id = drive.claim(task_id)
+    assert run_id == 1
+    queue.reportCompleted(task_id, run_id)
+    widget.refresh()
+    assert widget.state == "completed" and _badge_text(widget) == "completed"
+    assert widget._next_delay() is None  # resolved: nothing more to follow by default
+    frame = widget.frame()
+    assert list(frame["state"]) == ["exception", "completed"]
+    assert str(frame["ran"].dtype).startswith("timedelta64")
+    assert repr(widget) == "StatusWidget(state='completed', runs=2)"
+
+
+def test_raw_json_toggle_shows_the_answer_as_returned(queue, drive):
+    task_id = drive.make_task()
+    widget = StatusWidget(queue, task_id, start=False)
+    widget.refresh()
+    assert widget._raw.layout.display == "none"
+    widget._raw_toggle.value = True
+    assert widget._raw.layout.display == ""
+    assert task_id in widget._raw.value and "&quot;state&quot;: &quot;pending&quot;" in widget._raw.value
+    expected = queue.status(task_id)
+    assert list(expected["status"]) == list(widget.status)  # key order kept as returned
+
+
+def test_background_thread_follows_to_completion_and_stops(queue, drive):
+    task_id = drive.make_task()
+    widget = StatusWidget(queue, task_id, interval=0.05)  # no running loop here: a thread
+    assert widget.running and widget._refresher.mode == "thread"
+    run_id = drive.claim(task_id)
+    queue.reportCompleted(task_id, run_id)
+    assert widget.wait(timeout=20)["state"] == "completed"
+    assert not widget.running
+
+
+def test_asyncio_task_follows_to_completion(queue, drive):
+    task_id = drive.make_task()
+
+    async def scenario() -> tuple[str, str, bool]:
+        widget = StatusWidget(queue, task_id, interval=0.05)
+        mode = widget._refresher.mode
+        run_id = await asyncio.to_thread(drive.claim, task_id)
+        await asyncio.to_thread(queue.reportCompleted, task_id, run_id)
+        state = (await widget.until_resolved(timeout=20))["state"]
+        return mode, state, widget.running
+
+    mode, state, running = asyncio.run(scenario())
+    assert (mode, state, running) == ("asyncio", "completed", False)
+
+
+def test_wait_inside_a_running_loop_steps_inline(queue, drive):
+    """In a kernel, wait() cannot block the loop its own task runs on: it steps in the caller."""
+    task_id = drive.make_task()
+    run_id = drive.claim(task_id)
+
+    async def scenario() -> str:
+        widget = StatusWidget(queue, task_id, interval=0.05)
+        await asyncio.to_thread(queue.reportCompleted, task_id, run_id)
+        return widget.wait(timeout=20)["state"]
+
+    assert asyncio.run(scenario()) == "completed"
+
+
+def test_connection_problem_shows_a_banner_and_keeps_retrying():
+    import socket
+
+    from tutorial_kit import Queue
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    queue = Queue({"rootUrl": f"http://127.0.0.1:{port}", "maxRetries": 0})
+    widget = StatusWidget(queue, "fN1ZmbYyRzWe0O9Ywd63Yw", interval=0.05)
+    try:
+        assert widget.error and "127.0.0.1" in widget.error
+        assert 'role="alert"' in widget._banner.value and "retrying" in widget._banner.value
+        assert widget.running  # it did not die
+        assert widget.wait(timeout=0.3) == {}  # still retrying after several attempts
+        assert widget.running
+        assert widget._failures >= 2
+    finally:
+        widget.stop()
+        queue.close()
+    assert widget._refresher._done.wait(5)
+
+
+def test_unknown_task_is_an_error_not_a_crash(queue):
+    widget = StatusWidget(queue, "fN1ZmbYyRzWe0O9Ywd63Yw", start=False)
+    assert widget.refresh() is None
+    assert "ResourceNotFound" in widget.error
+
+
+def test_bad_task_id_is_refused_clearly(queue):
+    with pytest.raises(ValueError, match="taskId"):
+        StatusWidget(queue, "")
+
+
+def test_works_with_the_async_client(mock, drive, queue):
+    from tutorial_kit import AsyncQueue
+
+    task_id = drive.make_task()
+
+    async def scenario() -> tuple[str, str]:
+        aqueue = AsyncQueue({"rootUrl": mock.root_url, "credentials": mock.credentials})
+        widget = StatusWidget(aqueue, task_id, interval=0.05)  # first fetch in the background
+        for _ in range(200):  # bounded: until the first answer is shown
+            if widget.state:
+                break
+            await asyncio.sleep(0.05)
+        first = widget.state
+        run_id = await asyncio.to_thread(drive.claim, task_id)
+        await asyncio.to_thread(queue.reportCompleted, task_id, run_id)
+        final = (await widget.until_resolved(timeout=20))["state"]
+        with pytest.raises(RuntimeError, match="until_resolved"):
+            widget.refresh()  # the blocking form cannot drive an AsyncQueue inside a loop
+        close = getattr(aqueue, "aclose", None) or getattr(aqueue, "close", None)
+        if close is not None:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+        return first, final
+
+    assert asyncio.run(scenario()) == ("pending", "completed")
+
+
+def test_keeps_a_slow_poll_until_the_deadline_when_asked(queue, drive):
+    from datetime import timedelta
+
+    task_id = drive.make_task()
+    run_id = drive.claim(task_id)
+    queue.reportCompleted(task_id, run_id)
+    widget = StatusWidget(queue, task_id, start=False, stop_when_resolved=False,
+                          resolved_interval=30)
+    widget.refresh()
+    assert widget._next_delay() == 30  # a rerun is still possible before the deadline
+    deadline = widget.status["deadline"]
+    from tutorial_kit.widgets._html import parse_time
+    widget._now = lambda: parse_time(deadline) + timedelta(seconds=1)
+    assert widget._next_delay() is None  # past the deadline nothing can change
+
+
+def test_follows_the_event_stream_on_the_mock(queue, drive):
+    task_id = drive.make_task()
+
+    async def scenario() -> tuple[str, str, int]:
+        # interval=60: a poller would not see the change within the 30 s below; the stream does
+        widget = StatusWidget(queue, task_id, interval=60)
+        assert widget._refresher.mode == "asyncio"
+        run_id = await asyncio.to_thread(drive.claim, task_id)
+        await asyncio.to_thread(queue.reportCompleted, task_id, run_id)
+        final = await widget.until_resolved(timeout=30)
+        return widget.following, final["state"], widget._event_seq
+
+    following, state, seq = asyncio.run(scenario())
+    assert (following, state) == ("events", "completed") and seq > 0
+
+
+def test_polls_where_there_is_no_event_stream(oracle_deployment):
+    from tutorial_kit import Queue
+
+    queue = Queue({"rootUrl": oracle_deployment, "maxRetries": 0})
+    widget = StatusWidget(queue, "fN1ZmbYyRzWe0O9Ywd63Yw", start=False)
+    assert widget.following == "poll"
+    queue.close()

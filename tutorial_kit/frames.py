@@ -1,0 +1,250 @@
+"""pandas views of what the Queue returns: runs of a status, artifacts of a run, a task group.
+
+Timestamps become timezone-aware datetimes (UTC), durations become timedeltas, states become
+categoricals with the Queue's own order, and fields the Queue omitted become missing values
+(``NaT``/``<NA>``), never empty strings. Each function takes what the API returned, or a client
+plus ids and then fetches every page itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+RUN_STATES = ["pending", "running", "completed", "failed", "exception"]
+TASK_STATES = ["unscheduled", *RUN_STATES]
+REASONS_CREATED = ["scheduled", "retry", "task-retry", "rerun", "exception"]
+REASONS_RESOLVED = [
+    "completed", "failed", "deadline-exceeded", "canceled", "claim-expired", "worker-shutdown",
+    "malformed-payload", "resource-unavailable", "internal-error", "intermittent-task",
+    "superseded",
+]
+PRIORITIES = ["highest", "very-high", "high", "medium", "low", "very-low", "lowest"]
+STORAGE_TYPES = ["s3", "object", "reference", "link", "error"]
+
+RUN_COLUMNS = ["runId", "state", "reasonCreated", "reasonResolved", "workerGroup", "workerId",
+               "scheduled", "started", "resolved", "takenUntil", "waited", "ran"]
+ARTIFACT_COLUMNS = ["name", "storageType", "contentType", "expires", "contentLength"]
+TASK_GROUP_COLUMNS = ["taskId", "name", "state", "runs", "taskQueueId", "priority", "retriesLeft",
+                      "created", "deadline", "expires", "scheduled", "started", "resolved", "ran",
+                      "reasonResolved"]
+
+#: Safety bound on pages fetched for one listing (1000 items per page at most upstream).
+MAX_PAGES = 10_000
+
+
+def _times(values: list[Any]) -> pd.Series:
+    # format="ISO8601" accepts both Date.toJSON() ("...123Z") and Postgres ("+00:00") forms.
+    # Taskcluster timestamps carry milliseconds: one fixed unit keeps dtypes stable.
+    parsed = pd.to_datetime(pd.Series(values, dtype="object"), utc=True, format="ISO8601",
+                            errors="coerce")
+    return parsed.dt.as_unit("ms")
+
+
+def _category(values: list[Any], categories: list[str]) -> pd.Series:
+    known = set(categories)
+    extra = sorted({v for v in values if isinstance(v, str) and v not in known})
+    # Unknown values (the Queue may add reasons) get appended rather than silently dropped.
+    return pd.Series(pd.Categorical(values, categories=categories + extra))
+
+
+def _strings(values: list[Any]) -> pd.Series:
+    return pd.Series(values, dtype="string")
+
+
+def _unwrap_status(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(status, Mapping):
+        raise TypeError(f"expected a task status (dict), got {type(status).__name__}")
+    inner = status.get("status")
+    return inner if isinstance(inner, Mapping) else status
+
+
+def runs_frame(status: Mapping[str, Any]) -> pd.DataFrame:
+    """The runs of a task status (``queue.status(taskId)`` or its ``["status"]``), one row each.
+
+    ``waited`` is scheduled → started, ``ran`` is started → resolved (both timedeltas).
+    """
+    runs = list(_unwrap_status(status).get("runs") or [])
+    column = {name: [run.get(name) for run in runs] for name in RUN_COLUMNS[:10]}
+    frame = pd.DataFrame({
+        "runId": pd.Series(column["runId"], dtype="Int64"),
+        "state": _category(column["state"], RUN_STATES),
+        "reasonCreated": _category(column["reasonCreated"], REASONS_CREATED),
+        "reasonResolved": _category(column["reasonResolved"], REASONS_RESOLVED),
+        "workerGroup": _strings(column["workerGroup"]),
+        "workerId": _strings(column["workerId"]),
+        "scheduled": _times(column["scheduled"]),
+        "started": _times(column["started"]),
+        "resolved": _times(column["resolved"]),
+        "takenUntil": _times(column["takenUntil"]),
+    })
+    frame["waited"] = frame["started"] - frame["scheduled"]
+    frame["ran"] = frame["resolved"] - frame["started"]
+    return frame[RUN_COLUMNS]
+
+
+def _pages(fetch, key: str) -> list[Any]:
+    """Every item of a paginated listing; ``fetch(query)`` returns one page."""
+    items: list[Any] = []
+    token: str | None = None
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        page = fetch({"continuationToken": token} if token else {})
+        items.extend(page.get(key) or [])
+        token = page.get("continuationToken")
+        if not token or token in seen:  # a repeated token would loop forever
+            break
+        seen.add(token)
+    return items
+
+
+def list_artifacts(queue: Any, taskId: str, runId: int | None = None) -> list[dict[str, Any]]:
+    """All artifacts of a run (the latest run when ``runId`` is None), every page."""
+    from tutorial_kit.widgets._client import call
+
+    if runId is None:
+        return _pages(lambda q: call(queue, "listLatestArtifacts", taskId, query=q), "artifacts")
+    return _pages(lambda q: call(queue, "listArtifacts", taskId, runId, query=q), "artifacts")
+
+
+def artifacts_frame(artifacts: Any, taskId: str | None = None,
+                    runId: int | None = None) -> pd.DataFrame:
+    """Artifacts as a table: pass a list (or a ``listArtifacts`` answer), or a client + taskId.
+
+    ``artifacts_frame(queue, taskId)`` lists the latest run; add ``runId`` for another run.
+    """
+    if taskId is not None:
+        artifacts = list_artifacts(artifacts, taskId, runId)
+    elif isinstance(artifacts, Mapping):
+        artifacts = artifacts.get("artifacts") or []
+    if not isinstance(artifacts, Iterable):
+        raise TypeError("artifacts_frame() takes a list of artifacts, a listArtifacts answer, "
+                        "or (queue, taskId[, runId])")
+    items = list(artifacts)
+    frame = pd.DataFrame({
+        "name": _strings([a.get("name") for a in items]),
+        "storageType": _category([a.get("storageType") for a in items], STORAGE_TYPES),
+        "contentType": _strings([a.get("contentType") for a in items]),
+        "expires": _times([a.get("expires") for a in items]),
+        "contentLength": pd.Series([a.get("contentLength") for a in items], dtype="Int64"),
+    })
+    return frame[ARTIFACT_COLUMNS]
+
+
+def list_task_group(queue: Any, taskGroupId: str, *, limit: int | None = None) -> list[dict]:
+    """Every ``{task, status}`` entry of a task group, following ``continuationToken``."""
+    from tutorial_kit.widgets._client import call
+
+    def fetch(query: dict[str, Any]) -> dict[str, Any]:
+        if limit:
+            query = {**query, "limit": limit}
+        return call(queue, "listTaskGroup", taskGroupId, query=query)
+
+    return _pages(fetch, "tasks")
+
+
+def tasks_frame(entries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per ``{task, status}`` entry (as ``listTaskGroup`` returns them), by taskId.
+
+    ``scheduled``/``started``/``resolved``/``reasonResolved`` describe the latest run; ``ran``
+    is its started → resolved time.
+    """
+    cols: dict[str, list[Any]] = {name: [] for name in TASK_GROUP_COLUMNS if name != "ran"}
+    for entry in entries:
+        status = entry.get("status") or {}
+        task = entry.get("task") or {}
+        runs = status.get("runs") or []
+        last = runs[-1] if runs else {}
+        cols["taskId"].append(status.get("taskId"))
+        cols["name"].append((task.get("metadata") or {}).get("name"))
+        cols["state"].append(status.get("state"))
+        cols["runs"].append(len(runs))
+        cols["taskQueueId"].append(status.get("taskQueueId") or task.get("taskQueueId"))
+        cols["priority"].append(status.get("priority") or task.get("priority"))
+        cols["retriesLeft"].append(status.get("retriesLeft"))
+        cols["created"].append(task.get("created"))
+        cols["deadline"].append(status.get("deadline") or task.get("deadline"))
+        cols["expires"].append(status.get("expires") or task.get("expires"))
+        cols["scheduled"].append(last.get("scheduled"))
+        cols["started"].append(last.get("started"))
+        cols["resolved"].append(last.get("resolved"))
+        cols["reasonResolved"].append(last.get("reasonResolved"))
+    frame = pd.DataFrame({
+        "taskId": _strings(cols["taskId"]),
+        "name": _strings(cols["name"]),
+        "state": _category(cols["state"], TASK_STATES),
+        "runs": pd.Series(cols["runs"], dtype="Int64"),
+        "taskQueueId": _strings(cols["taskQueueId"]),
+        "priority": _category(cols["priority"], PRIORITIES),
+        "retriesLeft": pd.Series(cols["retriesLeft"], dtype="Int64"),
+        "created": _times(cols["created"]),
+        "deadline": _times(cols["deadline"]),
+        "expires": _times(cols["expires"]),
+        "scheduled": _times(cols["scheduled"]),
+        "started": _times(cols["started"]),
+        "resolved": _times(cols["resolved"]),
+        "reasonResolved": _category(cols["reasonResolved"], REASONS_RESOLVED),
+    })
+    frame["ran"] = frame["resolved"] - frame["started"]
+    return frame[TASK_GROUP_COLUMNS]
+
+
+def task_group_frame(queue: Any, taskGroupId: str, *, limit: int | None = None) -> pd.DataFrame:
+    """The tasks of a task group, all pages, one row per task (see :func:`tasks_frame`)."""
+    return tasks_frame(list_task_group(queue, taskGroupId, limit=limit))
+
+
+class Timeline:
+    """Rows of a frame drawn on a time axis (shown as SVG in a notebook)."""
+
+    def __init__(self, svg: str, rows: int):
+        self.svg = svg
+        self.rows = rows
+
+    def _repr_html_(self) -> str:
+        from tutorial_kit.widgets._html import stylesheet
+
+        return f'{stylesheet()}<div class="tk-widget">{self.svg}</div>'
+
+    def __repr__(self) -> str:  # stable for nbval: no times
+        return f"Timeline(rows={self.rows})"
+
+
+def timeline(frame: pd.DataFrame, label: str | None = None, *, now: Any = None) -> Timeline:
+    """Draw a runs frame or a task-group frame: pending time grey, running time coloured.
+
+    ``label`` names the column that labels each row (``runId`` for runs, else ``taskId``).
+    Rows still open extend to ``now`` (default: the current time).
+    """
+    from datetime import datetime, timezone
+
+    from tutorial_kit.widgets._timeline import timeline_svg
+
+    missing = {"state", "scheduled", "started", "resolved"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"timeline() needs the columns {sorted(missing)}: pass a frame from "
+                         "runs_frame() or task_group_frame()")
+    label = label or ("runId" if "runId" in frame.columns else "taskId")
+    if label not in frame.columns:
+        raise ValueError(f"no column {label!r} to label the rows with")
+    rows = [{"state": None if pd.isna(r["state"]) else str(r["state"]),
+             "scheduled": r["scheduled"], "started": r["started"], "resolved": r["resolved"],
+             "label": "" if pd.isna(r[label]) else str(r[label])}
+            for r in frame[[label, "state", "scheduled", "started", "resolved"]
+                           ].to_dict("records")]
+    rows = [r for r in rows if not pd.isna(r["scheduled"])]  # never scheduled: nothing to draw
+    moment = now or datetime.now(timezone.utc)
+    prefix = "run " if label == "runId" else ""
+    svg = timeline_svg(rows, moment, label=lambda run, i: f"{prefix}{run['label']}")
+    return Timeline(svg, len(rows))
+
+
+# Short names, as the lessons use them: frames.runs(status), frames.task_group(queue, id), ...
+runs = runs_frame
+artifacts = artifacts_frame
+task_group = task_group_frame
+
+__all__ = ["runs_frame", "artifacts_frame", "task_group_frame", "tasks_frame", "list_artifacts",
+           "list_task_group", "timeline", "Timeline", "runs", "artifacts", "task_group"]
