@@ -1,0 +1,213 @@
+"""The mock queue's clock: real, paused, stepped or scaled time.
+
+Every timestamp the mock produces comes from :meth:`Clock.now`, so a lesson can pause time,
+jump past a deadline or run a day in a minute, and the resolvers (claim expiry, deadlines) see
+the same time as the handlers.
+
+Also the three textual forms the real queue uses for instants: ``Date.toJSON()``
+(:func:`to_json`), PostgreSQL's text form (:func:`to_pg`) and a lenient parser
+(:func:`parse_date`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+UTC = timezone.utc
+
+
+def _truncate_ms(dt: datetime) -> datetime:
+    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
+
+
+def _aware(dt: datetime) -> datetime:
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def to_json(dt: datetime) -> str:
+    """``Date.toJSON()`` form: UTC, exactly three fractional digits, ``Z``."""
+    dt = _aware(dt)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def to_pg(dt: datetime) -> str:
+    """PostgreSQL's text form of a timestamptz at UTC.
+
+    Trailing zeros of the fraction are dropped, and a zero fraction is left out entirely:
+    ``2026-11-28T19:51:21.12+00:00``. The real queue prints ``takenUntil`` this way at the top
+    level of ``claimWork``/``claimTask`` items and in ``task-running`` messages.
+    """
+    dt = _aware(dt)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{dt.microsecond:06d}".rstrip("0")
+    if fraction:
+        text += "." + fraction
+    return text + "+00:00"
+
+
+_DATE_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(Z|z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def parse_date(text: str) -> datetime:
+    """Parse an ISO-8601 instant with 0–9 fractional digits and ``Z`` or an offset.
+
+    The result is aware UTC truncated to milliseconds, the precision the real queue stores.
+    Raises ``ValueError`` for anything else.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"not a date-time string: {text!r}")
+    m = _DATE_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"not an ISO-8601 date-time: {text!r}")
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    micro = int((fraction or "").ljust(6, "0")[:6] or 0)
+    if zone in ("Z", "z"):
+        tz = UTC
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
+                  tzinfo=tz)
+    return _truncate_ms(dt.astimezone(UTC))
+
+
+def normalize_date(text: str) -> str:
+    """Any accepted date-time string, rewritten in ``Date.toJSON()`` form."""
+    return to_json(parse_date(text))
+
+
+def add_years(dt: datetime, years: int) -> datetime:
+    """Calendar years, as JavaScript's ``setFullYear`` does (29 Feb rolls to 1 Mar)."""
+    try:
+        return dt.replace(year=dt.year + years)
+    except ValueError:  # 29 February into a common year
+        return dt.replace(year=dt.year + years, month=3, day=1)
+
+
+class Clock:
+    """Thread-safe controllable time.
+
+    Virtual time = an anchor instant plus the wall time elapsed since the anchor was set,
+    multiplied by ``speed``; while paused it stays at the anchor. By default it follows real
+    time. Listeners are called after every manual change so the server can run resolvers at
+    once instead of waiting for its next tick.
+    """
+
+    def __init__(self, *, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._lock = threading.RLock()
+        self._anchor = datetime.fromtimestamp(wall(), UTC)
+        self._anchor_wall = wall()
+        self._speed = 1.0
+        self._paused = False
+        self._listeners: list[Callable[[], Any]] = []
+
+    # -- reading ---------------------------------------------------------------------------
+    def _now_unlocked(self) -> datetime:
+        if self._paused:
+            return self._anchor
+        elapsed = (self._wall() - self._anchor_wall) * self._speed
+        return self._anchor + timedelta(seconds=elapsed)
+
+    def now(self) -> datetime:
+        """The current instant: aware UTC, truncated to milliseconds."""
+        with self._lock:
+            return _truncate_ms(self._now_unlocked())
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"now": to_json(self._now_unlocked()), "paused": self._paused,
+                    "speed": self._speed}
+
+    # -- changing --------------------------------------------------------------------------
+    def _reanchor(self, at: datetime | None = None) -> None:
+        self._anchor = at if at is not None else self._now_unlocked()
+        self._anchor_wall = self._wall()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._reanchor()
+            self._paused = True
+        self._notify()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._reanchor()
+            self._paused = False
+        self._notify()
+
+    def advance(self, seconds: float | timedelta) -> None:
+        """Jump forward (paused or not). Negative steps are refused: time never runs back."""
+        delta = seconds if isinstance(seconds, timedelta) else timedelta(seconds=float(seconds))
+        if delta < timedelta(0):
+            raise ValueError("the clock cannot move backwards")
+        with self._lock:
+            self._reanchor(self._now_unlocked() + delta)
+        self._notify()
+
+    def set_speed(self, factor: float) -> None:
+        """Scale time: each wall second counts ``factor`` seconds (must be > 0)."""
+        factor = float(factor)
+        if not factor > 0 or factor != factor or factor == float("inf"):
+            raise ValueError("speed must be a positive finite number")
+        with self._lock:
+            self._reanchor()
+            self._speed = factor
+        self._notify()
+
+    def freeze_at(self, dt: datetime) -> None:
+        """Pause at exactly ``dt``."""
+        with self._lock:
+            self._reanchor(_aware(dt))
+            self._paused = True
+        self._notify()
+
+    def reset(self) -> None:
+        """Back to real time at speed 1."""
+        with self._lock:
+            self._anchor = datetime.fromtimestamp(self._wall(), UTC)
+            self._anchor_wall = self._wall()
+            self._speed = 1.0
+            self._paused = False
+        self._notify()
+
+    # -- listeners -------------------------------------------------------------------------
+    def add_listener(self, callback: Callable[[], Any]) -> Callable[[], None]:
+        """Call ``callback()`` after every manual change; returns a function that removes it."""
+        with self._lock:
+            self._listeners.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+
+        return remove
+
+    def _notify(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback()
+            except Exception:  # a broken listener must not break the clock
+                pass

@@ -1,0 +1,138 @@
+"""The createTask rules on a task definition (QUEUE-FACTS §b): pure, no store, no clock read.
+
+:func:`normalize_definition` turns a validated request body into the stored definition (every
+default filled, dates in ``Date.toJSON()`` form, both queue identities, keys in the order the
+real ``task`` method prints them) or raises ``InputError`` with the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from typing import Any
+
+from .clock import add_years, parse_date, to_json
+from .errors import input_error
+
+#: Order of the keys of a stored/returned definition.
+DEFINITION_KEYS = ("provisionerId", "workerType", "taskQueueId", "schedulerId", "projectId",
+                   "taskGroupId", "dependencies", "requires", "routes", "priority", "retries",
+                   "created", "deadline", "expires", "scopes", "payload", "metadata", "tags",
+                   "extra")
+
+#: Defaults the input schema fills; repeated here so a body that skipped validation still works.
+DEFAULTS: dict[str, Any] = {
+    "schedulerId": "-",
+    "projectId": "none",
+    "dependencies": [],
+    "requires": "all-completed",
+    "routes": [],
+    "priority": "lowest",
+    "retries": 5,
+    "scopes": [],
+    "tags": {},
+    "extra": {},
+}
+
+CREATED_DRIFT = timedelta(minutes=15)
+MAX_DEADLINE = timedelta(days=5)
+
+
+def _date(body: dict[str, Any], key: str) -> datetime:
+    try:
+        return parse_date(body[key])
+    except KeyError:
+        raise input_error(f"`{key}` is required.") from None
+    except ValueError:
+        raise input_error(f"`{key}` is not a valid date-time: {body[key]!r}.") from None
+
+
+def queue_identity(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(taskQueueId, provisionerId, workerType) from whichever the body gives, checked."""
+    tq = body.get("taskQueueId")
+    prov = body.get("provisionerId")
+    wt = body.get("workerType")
+    if tq is not None:
+        if not isinstance(tq, str) or tq.count("/") != 1:
+            raise input_error(f"taskQueueId {tq!r} is not of the form provisionerId/workerType.")
+        tq_prov, tq_wt = tq.split("/")
+        if (prov is not None or wt is not None) and (prov, wt) != (tq_prov, tq_wt):
+            raise input_error('taskQueueId must match "provisionerId/workerType" when both '
+                              "forms are given.")
+        return tq, tq_prov, tq_wt
+    if prov is None or wt is None:
+        raise input_error("Give a taskQueueId, or at least both a provisionerId and a "
+                          "workerType.")
+    return f"{prov}/{wt}", prov, wt
+
+
+def normalize_definition(taskId: str, body: Any, now: datetime, *,
+                         max_deadline: timedelta = MAX_DEADLINE) -> dict[str, Any]:
+    """The stored definition for ``body``, or ``InputError`` for a rule of §b it breaks."""
+    if not isinstance(body, dict):
+        raise input_error("The task definition must be a JSON object.")
+    body = copy.deepcopy(body)
+    for key, value in DEFAULTS.items():
+        body.setdefault(key, copy.deepcopy(value))
+    body.setdefault("taskGroupId", taskId)
+    tq, prov, wt = queue_identity(body)
+
+    created = _date(body, "created")
+    deadline = _date(body, "deadline")
+    if created < now - CREATED_DRIFT:
+        raise input_error("`created` cannot be in the past (max 15min drift).")
+    if created > now + CREATED_DRIFT:
+        raise input_error("`created` cannot be in the future (max 15min drift).")
+    if deadline < created:
+        raise input_error("`deadline` cannot be earlier than `created`.")
+    if deadline < now:
+        raise input_error("`deadline` cannot be in the past.")
+    if deadline > now + max_deadline + CREATED_DRIFT:
+        days = max_deadline.total_seconds() / 86400
+        raise input_error(f"`deadline` cannot be more than {days:g} days into the future.")
+    expires = _date(body, "expires") if "expires" in body else add_years(deadline, 1)
+    if expires < deadline:
+        raise input_error("`expires` cannot be earlier than `deadline`.")
+
+    check_shapes(body)
+    scopes = body.get("scopes") or []
+    bad = [s for s in scopes if isinstance(s, str) and s.endswith("**")]
+    if bad:
+        raise input_error("Scopes in `task.scopes` must not end with `**`: " + ", ".join(bad))
+    for key in ("payload", "metadata"):
+        if key not in body:
+            raise input_error(f"`{key}` is required.")
+
+    values = {**body, "taskQueueId": tq, "provisionerId": prov, "workerType": wt,
+              "created": to_json(created), "deadline": to_json(deadline),
+              "expires": to_json(expires)}
+    return {key: values[key] for key in DEFINITION_KEYS}
+
+
+def check_shapes(body: dict[str, Any]) -> None:
+    """What the input schema guarantees, checked again so a body that skipped validation gets
+    a clear 400 rather than a crash further down."""
+    from .lifecycle import PRIORITIES
+
+    if body.get("priority") not in PRIORITIES:
+        raise input_error(f"`priority` must be one of {', '.join(PRIORITIES)}.")
+    if body.get("requires") not in ("all-completed", "all-resolved"):
+        raise input_error("`requires` must be all-completed or all-resolved.")
+    retries = body.get("retries")
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 49:
+        raise input_error("`retries` must be an integer from 0 to 49.")
+    for key in ("dependencies", "routes", "scopes"):
+        value = body.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise input_error(f"`{key}` must be a list of strings.")
+    for key in ("tags", "extra", "payload", "metadata"):
+        if key in body and not isinstance(body[key], dict):
+            raise input_error(f"`{key}` must be an object.")
+    for key in ("schedulerId", "projectId", "taskGroupId"):
+        if key in body and not isinstance(body[key], str):
+            raise input_error(f"`{key}` must be a string.")
+
+
+def same_definition(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Do two normalized definitions describe the same task (for an idempotent createTask)?"""
+    return {k: a.get(k) for k in DEFINITION_KEYS} == {k: b.get(k) for k in DEFINITION_KEYS}
