@@ -24,7 +24,7 @@ _EXPORTS = {
     "fromNow": "tutorial_kit.client",
     "fromNowJSON": "tutorial_kit.client",
     "connect": "tutorial_kit.connect",
-    "doctor": "tutorial_kit.doctor",
+    "doctor": "tutorial_kit.selfcheck",
 }
 
 # Submodules a notebook may reach as attributes: `tk.lessons.wait_resolved(...)`.

@@ -15,9 +15,7 @@ def diamond(queue) -> Exercise:
                 {"taskId": task_id, **definition})
         problems: list[str] = []
         for group_id, _ in groups.items():
-            tasks = []
-            for page in _pages(ctx.queue, group_id):
-                tasks += page
+            tasks = list(ctx.queue.iterTaskGroup(group_id))
             if len(tasks) != 4:
                 problems.append(f"group {group_id} has {len(tasks)} task(s), not 4")
                 continue
@@ -55,12 +53,3 @@ def diamond(queue) -> Exercise:
         context=Context.for_queue(queue),
     )
 
-
-def _pages(queue, group_id: str):
-    query: dict = {}
-    while True:
-        page = queue.listTaskGroup(group_id, query=query)
-        yield page["tasks"]
-        if "continuationToken" not in page:
-            return
-        query = {"continuationToken": page["continuationToken"]}
