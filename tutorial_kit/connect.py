@@ -1,0 +1,75 @@
+"""``tutorial_kit.connect()``: a Queue client for whichever deployment is live.
+
+With ``TASKCLUSTER_ROOT_URL`` set, the client talks to that deployment with the credentials from
+the environment (``TASKCLUSTER_CLIENT_ID`` / ``TASKCLUSTER_ACCESS_TOKEN``), exactly as
+``Queue.fromEnv()`` would. Without it, an embedded mock queue is started (once per process, then
+reused), so every notebook runs with no account and no setup. One line says which it is::
+
+    queue = tutorial_kit.connect()
+    # Connected to the embedded mock queue at http://127.0.0.1:43117
+
+The module itself is callable, so ``tutorial_kit.connect()`` works whether the name resolves to
+this module or to the function, and ``tutorial_kit.connect.embedded_mock()`` returns the mock.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import types
+from typing import Any
+
+__all__ = ["connect", "embedded_mock"]
+
+_lock = threading.Lock()
+_mock: Any = None
+
+
+def embedded_mock() -> Any:
+    """The MockQueue :func:`connect` started in this process, or None."""
+    return _mock if _mock is not None and getattr(_mock, "running", True) else None
+
+
+def _start_mock() -> Any:
+    global _mock
+    with _lock:
+        if _mock is None or not getattr(_mock, "running", True):
+            from tutorial_kit.mock import start
+
+            _mock = start()
+        return _mock
+
+
+def connect(*, quiet: bool = False) -> Any:
+    """A ``tutorial_kit.Queue`` for the live deployment: the real one named by
+    ``TASKCLUSTER_ROOT_URL``, else an embedded mock queue (started on first use)."""
+    from tutorial_kit.client import Queue
+
+    root_url = os.environ.get("TASKCLUSTER_ROOT_URL", "").strip()
+    if root_url:
+        queue = Queue.fromEnv()
+        if not quiet:
+            who = os.environ.get("TASKCLUSTER_CLIENT_ID") or "no credentials (anonymous)"
+            print(f"Connected to the Taskcluster deployment at {root_url.rstrip('/')} "
+                  f"as {who} (from TASKCLUSTER_ROOT_URL)")
+        return queue
+    mock = _start_mock()
+    queue = Queue({"rootUrl": mock.root_url, "credentials": dict(mock.credentials)})
+    if not quiet:
+        print(f"Connected to the embedded mock queue at {mock.root_url} "
+              "(set TASKCLUSTER_ROOT_URL to use a real deployment)")
+    return queue
+
+
+connect.embedded_mock = embedded_mock  # type: ignore[attr-defined]
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``tutorial_kit.connect`` makes the package attribute this module; keep it callable."""
+
+    def __call__(self, *, quiet: bool = False) -> Any:
+        return connect(quiet=quiet)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,340 @@
+"""Run a mock queue: :func:`start` in a background thread, :func:`serve` for the CLI.
+
+``start()`` binds a loopback port (a free one by default), runs uvicorn on its own event loop in
+a daemon thread, and returns once the server accepts connections::
+
+    with start() as mock:
+        queue = taskcluster.Queue({"rootUrl": mock.root_url, "credentials": mock.credentials})
+
+A ticker on the server's loop runs the model's resolvers (claim expiry, deadlines) every 100 ms of
+real time and at once whenever the mock's clock is moved. With ``workers=True`` the simulated
+cluster (``tutorial_kit.mock.workers.start_cluster``) starts beside it when it is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import uvicorn
+
+from .app import QueueApp
+from .auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
+from .requestlog import RequestLog
+
+log = logging.getLogger("tutorial_kit.mock")
+
+TICK_SECONDS = 0.1
+STARTUP_TIMEOUT = 15.0
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class MockQueue:
+    """A running mock queue. Stop it with :meth:`stop` or use it as a context manager."""
+
+    def __init__(self, *, app: QueueApp, backend: Any, host: str, port: int, prefix: str,
+                 credentials: dict[str, str]) -> None:
+        self.app = app
+        self.backend = backend
+        self.host = host
+        self.port = port
+        url_host = f"[{host}]" if ":" in host else host
+        self.root_url = f"http://{url_host}:{port}{prefix}"
+        self.credentials = dict(credentials)
+        self.cluster: Any = None
+        self.cluster_error: BaseException | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+        self._stop_lock = threading.Lock()
+
+    @property
+    def clock(self) -> Any:
+        return self.backend.clock
+
+    @property
+    def bus(self) -> Any:
+        return self.backend.bus
+
+    @property
+    def faults(self) -> Any:
+        return self.app.faults
+
+    @property
+    def request_log(self) -> RequestLog:
+        return self.app.request_log
+
+    def env(self) -> dict[str, str]:
+        """The three variables Taskcluster clients read (``Queue.fromEnv()``, ``fromEnvVars()``)."""
+        return {"TASKCLUSTER_ROOT_URL": self.root_url,
+                "TASKCLUSTER_CLIENT_ID": self.credentials["clientId"],
+                "TASKCLUSTER_ACCESS_TOKEN": self.credentials["accessToken"]}
+
+    @property
+    def running(self) -> bool:
+        return not self._stopped and self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the workers, then the server (long polls and event streams end), then the store."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        # Closing the app first ends parked claimWork long polls at once, so the workers'
+        # threads are free to notice that they are being stopped.
+        self.app.close()
+        if self.cluster is not None:
+            try:
+                self.cluster.stop()
+            except Exception:
+                log.exception("stopping the mock cluster failed")
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive() and self._server is not None:
+                self._server.force_exit = True
+                self._thread.join(timeout)
+        close = getattr(self.backend, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("closing the mock queue's store failed")
+
+    def __enter__(self) -> MockQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<MockQueue {self.root_url} ({state})>"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that say so, and
+    # without it every keep-alive reply waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] | None = None,
+          claim_timeout: float = 1200.0, claim_wait: float = 20.0, client_id: str = "tutorial",
+          access_token: str | None = None, clients: Mapping[str, Any] | None = None,
+          workers: bool = True, prefix: str = "", strict: bool = False,
+          check_output: bool | None = None, deadline_delay: float = 0.0) -> MockQueue:
+    """Start a mock queue in a background thread; returns once it accepts connections.
+
+    ``db``: a SQLite file to keep tasks across restarts (in memory when None).
+    ``claim_timeout``: seconds a claim lasts; ``claim_wait``: how long an empty ``claimWork``
+    waits. ``client_id``/``access_token``: the built-in tutorial client (scopes ``*``; a random
+    token unless given). ``clients``: more clients, ``{clientId: {accessToken, scopes}}``.
+    ``workers``: start the simulated cluster when it is installed. ``prefix``: a path prefix for
+    the rootUrl. ``strict``: required to listen beyond loopback; closes the control plane to
+    everyone but the tutorial client. ``check_output``: validate every reply against its schema
+    (default: the ``TUTORIAL_KIT_CHECK_OUTPUT`` environment variable).
+    """
+    from .backend import QueueBackend
+    from .faults import Faults
+    from .validation import Validator
+
+    if not is_loopback(host) and not strict:
+        raise ValueError(
+            f"refusing to listen on {host!r}: the mock queue is open to anyone who can reach it "
+            "(its control plane needs no credentials). Listen on 127.0.0.1, or ask for strict "
+            "auth with start(strict=True) / `tutorial-kit mock-queue serve --strict`.")
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an integer 0-65535 (0 picks a free one), not {port!r}")
+    if claim_timeout <= 0 or claim_wait < 0:
+        raise ValueError("claim_timeout must be > 0 and claim_wait >= 0")
+    if check_output is None:
+        check_output = os.environ.get("TUTORIAL_KIT_CHECK_OUTPUT", "") not in ("", "0", "false")
+
+    token = access_token or new_access_token()
+    all_clients = make_clients(clients)
+    all_clients[client_id] = Client(client_id, token, ("*",))
+
+    def issue(temp_client_id: str, scopes: list, start_at: Any, expiry: Any) -> dict:
+        return issue_temporary_credentials(client_id, token, temp_client_id, scopes, start_at,
+                                           expiry)
+
+    backend = QueueBackend(db_path=os.fspath(db) if db is not None else None,
+                           claim_timeout=claim_timeout, deadline_delay=deadline_delay,
+                           credential_issuer=issue)
+    authenticator = Authenticator(all_clients,
+                                  cert_now=lambda: backend.clock.now().timestamp())
+    app = QueueApp(backend, authenticator=authenticator, validator=Validator(), faults=Faults(),
+                   prefix=prefix, claim_wait=claim_wait, check_output=check_output,
+                   strict=strict, control_client_id=client_id)
+
+    try:
+        mock = launch(app, host=host, port=port,
+                      credentials={"clientId": client_id, "accessToken": token})
+    except (OSError, RuntimeError):
+        backend.close()
+        raise
+
+    if workers:
+        try:
+            from tutorial_kit.mock.workers import start_cluster
+        except ImportError:
+            start_cluster = None
+        if start_cluster is not None:
+            try:
+                mock.cluster = app.cluster = start_cluster(mock)
+                app.livelogs = getattr(getattr(mock.cluster, "context", None), "livelogs", None)
+            except Exception as exc:  # the queue itself stays usable without its workers
+                mock.cluster_error = exc
+                log.warning("the mock cluster did not start: %s", exc, exc_info=True)
+    return mock
+
+
+def launch(app: QueueApp, *, host: str = "127.0.0.1", port: int = 0,
+           credentials: dict[str, str] | None = None) -> MockQueue:
+    """Serve an already built :class:`QueueApp` in a background thread (``start`` uses this;
+    tests use it to serve an app around a backend of their own)."""
+    sock = _bind(host, port)
+    mock = MockQueue(app=app, backend=app.backend, host=host, port=sock.getsockname()[1],
+                     prefix=app.prefix,
+                     credentials=credentials or {"clientId": "", "accessToken": ""})
+    _run_in_thread(mock, sock)
+    atexit.register(mock.stop)
+    return mock
+
+
+def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
+    config = uvicorn.Config(mock.app, log_level="warning", access_log=False, lifespan="off",
+                            loop="asyncio", ws="none", timeout_graceful_shutdown=3,
+                            timeout_keep_alive=5)
+    server = uvicorn.Server(config)
+    mock._server = server
+    failed: list[BaseException] = []
+
+    async def tick_forever() -> None:
+        wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        remove = mock.backend.clock.add_listener(lambda: loop.call_soon_threadsafe(wake.set))
+        try:
+            while not mock.app.closed:
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=TICK_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+                wake.clear()
+                try:
+                    mock.backend.tick()
+                except Exception:  # a resolver bug must not stop time
+                    log.exception("backend.tick() failed")
+        finally:
+            remove()
+
+    async def main() -> None:
+        ticker = asyncio.create_task(tick_forever())
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            mock.app.close()
+            ticker.cancel()
+            try:
+                await ticker
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        mock._loop = loop
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # reported to start() if it happens before startup
+            failed.append(exc)
+            log.exception("the mock queue's server stopped with an error")
+        finally:
+            sock.close()
+            loop.close()
+
+    thread = threading.Thread(target=run, name=f"mock-queue:{mock.port}", daemon=True)
+    mock._thread = thread
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if failed or not thread.is_alive():
+            raise RuntimeError(f"the mock queue failed to start: {failed[0] if failed else 'exited'}")
+        if time.monotonic() > deadline:
+            mock.stop()
+            raise RuntimeError("the mock queue did not start within "
+                               f"{STARTUP_TIMEOUT:.0f} s")
+        time.sleep(0.01)
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
+          claim_timeout: float = 1200.0, access_token: str | None = None, workers: bool = True,
+          strict: bool = False, prefix: str = "", claim_wait: float = 20.0) -> int:
+    """Run a mock queue in the foreground until Ctrl-C or SIGTERM (for the CLI).
+
+    The first three lines on stdout are ``export TASKCLUSTER_...=...`` lines, so
+    ``eval "$(tutorial-kit mock-queue serve | head -3)"`` works; logs go to stderr.
+    """
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    mock = start(host=host, port=port, db=db, claim_timeout=claim_timeout,
+                 access_token=access_token, workers=workers, strict=strict, prefix=prefix,
+                 claim_wait=claim_wait)
+    import shlex
+
+    for name, value in mock.env().items():
+        sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
+    sys.stdout.flush()
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    store = f"file {db}" if db else "in memory"
+    log.info("mock queue listening on %s (store %s, workers %s); Ctrl-C stops it", mock.root_url,
+             store, "on" if mock.cluster is not None else "off")
+    try:
+        while not stop.is_set() and mock.running:
+            stop.wait(0.5)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("stopping the mock queue")
+        mock.stop()
+    if not stop.is_set():
+        log.error("the mock queue's server stopped by itself (see the errors above)")
+        return 1
+    return 0
