@@ -1,17 +1,335 @@
-"""Fault injection for teaching (placeholder: being written).
+"""Fault injection for teaching: break the mock queue and its cluster on purpose.
 
-Interface the HTTP layer relies on::
+Two kinds of faults live here.
+
+*Request faults* act in the HTTP layer, before the backend sees a call::
 
     faults = Faults()
-    error = await faults.apply(method_name)   # may sleep (latency); returns a QueueError to answer
-                                              # instead of calling the backend, or None
+    faults.fail_next("status", 3, status=500)   # the next 3 `status` calls answer 500
+    faults.fail_next("createTask", 1, status=429)
+    faults.add_latency("claimWork", 0.5)       # every claimWork waits 0.5 s first
+    error = await faults.apply("status")       # the HTTP layer's hook: a QueueError or None
+
+*Task faults* are read by the cluster's workers when they claim a run::
+
+    faults.make_malformed(task_id)                        # the payload counts as malformed
+    faults.make_error_artifact(task_id, "public/passwd.txt",
+                               reason="file-missing-on-worker", message="...")
+    faults.crash_when_running(task_id, "claim-expired", after=1.0)
+
+Both are plain data (:meth:`Faults.describe` returns them as JSON) so the control plane can list
+them and a scenario file can script them (see ``tutorial_kit.mock.scenario``).
 """
 
 from __future__ import annotations
 
-from .errors import QueueError
+import asyncio
+import itertools
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tutorial_kit.api import BY_NAME
+
+from .errors import STATUS_BY_CODE, QueueError
+
+#: A method name that matches every API method.
+ANY_METHOD = "*"
+#: Crash modes: the claim lapses (no more reclaims) or the worker reports `worker-shutdown`.
+CRASH_MODES = ("claim-expired", "worker-shutdown")
+#: The reasons an error artifact may give (post-artifact-request.json).
+ERROR_ARTIFACT_REASONS = (
+    "file-missing-on-worker",
+    "invalid-resource-on-worker",
+    "too-large-file-on-worker",
+    "file-not-readable-on-worker",
+)
+_CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()
+                   if code not in ("InvalidRequestArguments", "InputValidationError", "InputError")}
+
+
+class FaultError(ValueError):
+    """A fault was described wrongly; the message says how."""
+
+
+def _check_method(method: str) -> str:
+    if not isinstance(method, str) or (method != ANY_METHOD and method not in BY_NAME):
+        raise FaultError(f"unknown Queue method {method!r}; use a method name such as 'status' "
+                         f"or 'createTask', or {ANY_METHOD!r} for every method")
+    return method
+
+
+def _check_count(count: Any, *, allow_none: bool = False) -> int | None:
+    if count is None and allow_none:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise FaultError(f"count must be a positive integer, not {count!r}")
+    return count
+
+
+@dataclass
+class RequestFault:
+    """Answer `method` with an error `status`, or delay it by `latency` seconds."""
+
+    id: int
+    method: str
+    status: int | None = None
+    latency: float = 0.0
+    remaining: int | None = None  # None: until cleared
+    hits: int = 0
+
+    def error(self) -> QueueError:
+        code = _CODE_BY_STATUS.get(self.status or 500, "InternalServerError")
+        if code == "TooManyRequests":
+            return QueueError(code, "Too many requests: injected by the mock's fault injection "
+                                    "(a client should wait and retry).", status=self.status,
+                              headers={"retry-after": "1"})
+        return QueueError(code, "Injected fault: the mock queue was told to fail this request "
+                                f"(incidentId {uuid.uuid4()}).", status=self.status)
+
+
+@dataclass
+class CrashFault:
+    mode: str
+    after: float = 0.0  # real seconds after the run starts
+
+
+@dataclass
+class ErrorArtifactFault:
+    name: str
+    reason: str
+    message: str
+
+
+@dataclass
+class TaskFaults:
+    """What a worker must do wrong for one run (consumed at claim time)."""
+
+    malformed: bool = False
+    error_artifacts: dict[str, ErrorArtifactFault] = field(default_factory=dict)
+    crash: CrashFault | None = None
+
+    def __bool__(self) -> bool:
+        return self.malformed or bool(self.error_artifacts) or self.crash is not None
+
+
+@dataclass
+class TaskRule:
+    """Task faults for runs that match a selector (a taskId, a task queue, or any task)."""
+
+    id: int
+    task_id: str | None = None
+    task_queue_id: str | None = None
+    malformed: bool = False
+    error_artifact: ErrorArtifactFault | None = None
+    crash: CrashFault | None = None
+    remaining: int | None = None  # runs left to apply to; None: every matching run
+
+    def matches(self, task_id: str, task_queue_id: str | None) -> bool:
+        if self.task_id is not None and self.task_id != task_id:
+            return False
+        return self.task_queue_id is None or self.task_queue_id == task_queue_id
 
 
 class Faults:
+    """The faults currently armed on one mock queue. Thread-safe: workers run in threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._requests: list[RequestFault] = []
+        self._tasks: list[TaskRule] = []
+
+    # -- request faults ------------------------------------------------------------------
+    def fail_next(self, method: str, count: int = 1, *, status: int = 500) -> RequestFault:
+        """Make the next `count` calls to `method` answer `status` (5xx or 429 teach retries)."""
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise FaultError(f"status must be an HTTP error status (400-599), not {status!r}")
+        fault = RequestFault(next(self._ids), _check_method(method), status=status,
+                             remaining=_check_count(count))
+        with self._lock:
+            self._requests.append(fault)
+        return fault
+
+    def add_latency(self, method: str, seconds: float, count: int | None = None) -> RequestFault:
+        """Delay calls to `method` by `seconds` (the next `count` calls, or all until cleared)."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 60:
+            raise FaultError(f"latency must be a number of seconds between 0 and 60, not {seconds!r}")
+        fault = RequestFault(next(self._ids), _check_method(method), latency=float(seconds),
+                             remaining=_check_count(count, allow_none=True))
+        with self._lock:
+            self._requests.append(fault)
+        return fault
+
+    def _take(self, method: str) -> tuple[float, RequestFault | None]:
+        """Consume the faults matching `method`: total latency and the failing fault, if any."""
+        latency, failing = 0.0, None
+        with self._lock:
+            for fault in list(self._requests):
+                if fault.method not in (method, ANY_METHOD):
+                    continue
+                if fault.status is not None and failing is not None:
+                    continue  # one failure per request; later ones wait for later requests
+                fault.hits += 1
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._requests.remove(fault)
+                if fault.status is not None:
+                    failing = fault
+                else:
+                    latency += fault.latency
+        return latency, failing
+
     async def apply(self, method: str) -> QueueError | None:
-        return None
+        """The HTTP layer's hook: sleep for injected latency, then the error to answer, if any."""
+        latency, failing = self._take(method)
+        if latency:
+            await asyncio.sleep(latency)
+        return failing.error() if failing else None
+
+    # -- task faults ---------------------------------------------------------------------
+    def _add_rule(self, rule: TaskRule) -> TaskRule:
+        if rule.task_id is None and rule.task_queue_id is None and rule.remaining is None:
+            raise FaultError("a task fault needs a taskId, a taskQueueId or a count")
+        with self._lock:
+            self._tasks.append(rule)
+        return rule
+
+    def make_malformed(self, task_id: str | None = None, *, task_queue_id: str | None = None,
+                       count: int | None = None) -> TaskRule:
+        """Make the cluster's worker treat the payload as malformed (exception/malformed-payload)."""
+        return self._add_rule(TaskRule(next(self._ids), task_id, task_queue_id, malformed=True,
+                                       remaining=_check_count(count, allow_none=True)))
+
+    def make_error_artifact(self, task_id: str | None, name: str, *,
+                            reason: str = "file-missing-on-worker",
+                            message: str = "This artifact was made an error artifact on purpose "
+                                           "by the mock's fault injection.",
+                            task_queue_id: str | None = None,
+                            count: int | None = None) -> TaskRule:
+        """Upload artifact `name` as an `error` artifact instead of its content."""
+        if not isinstance(name, str) or not name or len(name) > 1024:
+            raise FaultError("an error artifact needs a name (1-1024 characters)")
+        if reason not in ERROR_ARTIFACT_REASONS:
+            raise FaultError(f"reason must be one of {', '.join(ERROR_ARTIFACT_REASONS)}, "
+                             f"not {reason!r}")
+        if not isinstance(message, str) or len(message) > 4096:
+            raise FaultError("message must be a string of at most 4096 characters")
+        return self._add_rule(TaskRule(next(self._ids), task_id, task_queue_id,
+                                       error_artifact=ErrorArtifactFault(name, reason, message),
+                                       remaining=_check_count(count, allow_none=True)))
+
+    def crash_when_running(self, task_id: str | None, mode: str = "claim-expired", *,
+                           after: float = 0.0, task_queue_id: str | None = None,
+                           count: int | None = None) -> TaskRule:
+        """Crash the worker `after` seconds into the next matching run (see ``Cluster.crash``)."""
+        if mode not in CRASH_MODES:
+            raise FaultError(f"mode must be one of {', '.join(CRASH_MODES)}, not {mode!r}")
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or not 0 <= after <= 3600:
+            raise FaultError(f"after must be a number of seconds between 0 and 3600, not {after!r}")
+        if count is None and task_id is not None:
+            count = 1  # a crash on a given task hits its current run, not every retry after it
+        return self._add_rule(TaskRule(next(self._ids), task_id, task_queue_id,
+                                       crash=CrashFault(mode, float(after)),
+                                       remaining=_check_count(count, allow_none=True)))
+
+    def for_run(self, task_id: str, task_queue_id: str | None = None) -> TaskFaults:
+        """The task faults for a run a worker just claimed; consumes counted rules."""
+        found = TaskFaults()
+        with self._lock:
+            for rule in list(self._tasks):
+                if not rule.matches(task_id, task_queue_id):
+                    continue
+                found.malformed |= rule.malformed
+                if rule.error_artifact is not None:
+                    found.error_artifacts[rule.error_artifact.name] = rule.error_artifact
+                if rule.crash is not None and found.crash is None:
+                    found.crash = rule.crash
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._tasks.remove(rule)
+        return found
+
+    # -- from JSON -----------------------------------------------------------------------
+    def arm(self, data: dict[str, Any]) -> RequestFault | TaskRule:
+        """Arm one fault described as JSON (the body of ``POST /mock/v1/faults``).
+
+        ``{"method": "status", "count": 3, "status": 500}`` fails calls;
+        ``{"method": "claimWork", "latency": 0.5, "count"?: n}`` delays them. With ``kind``:
+        ``fail``, ``latency`` (``seconds`` or ``latency``), ``malformed``, ``errorArtifact``
+        (``name``, ``reason``, ``message``), ``crash`` (``mode``, ``after``); task kinds take
+        ``taskId`` and/or ``taskQueueId`` and ``count``.
+        """
+        if not isinstance(data, dict):
+            raise FaultError("a fault is a JSON object")
+        kind = data.get("kind")
+        if kind is None:
+            if "status" in data and "latency" not in data:
+                kind = "fail"
+            elif "latency" in data and "status" not in data:
+                kind = "latency"
+            else:
+                raise FaultError("give a method and exactly one of status (fail the next count "
+                                 "calls) or latency (seconds to wait), or a kind")
+        where = {"task_queue_id": data.get("taskQueueId"), "count": data.get("count")}
+        if kind == "fail":
+            return self.fail_next(data.get("method", ANY_METHOD), data.get("count", 1),
+                                  status=data.get("status", 500))
+        if kind == "latency":
+            return self.add_latency(data.get("method", ANY_METHOD),
+                                    data.get("latency", data.get("seconds", 0.5)),
+                                    data.get("count"))
+        if kind == "malformed":
+            return self.make_malformed(data.get("taskId"), **where)
+        if kind == "errorArtifact":
+            extra = {k: data[k] for k in ("reason", "message") if k in data}
+            return self.make_error_artifact(data.get("taskId"), data.get("name"), **extra, **where)
+        if kind == "crash":
+            return self.crash_when_running(data.get("taskId"), data.get("mode", "claim-expired"),
+                                           after=data.get("after", 0.0), **where)
+        raise FaultError(f"unknown fault kind {kind!r}; use fail, latency, malformed, "
+                         "errorArtifact or crash")
+
+    # -- listing -------------------------------------------------------------------------
+    def describe(self) -> dict[str, list[dict[str, Any]]]:
+        """All armed faults as JSON-ready data (for `GET /mock/v1/faults` and the widgets)."""
+        with self._lock:
+            requests = [{k: v for k, v in asdict(f).items()
+                         if v is not None and not (k == "latency" and f.status is not None)}
+                        for f in self._requests]
+            tasks = []
+            for rule in self._tasks:
+                item: dict[str, Any] = {"id": rule.id}
+                if rule.task_id is not None:
+                    item["taskId"] = rule.task_id
+                if rule.task_queue_id is not None:
+                    item["taskQueueId"] = rule.task_queue_id
+                if rule.malformed:
+                    item["malformed"] = True
+                if rule.error_artifact is not None:
+                    item["errorArtifact"] = asdict(rule.error_artifact)
+                if rule.crash is not None:
+                    item["crash"] = asdict(rule.crash)
+                if rule.remaining is not None:
+                    item["remaining"] = rule.remaining
+                tasks.append(item)
+        return {"requests": requests, "tasks": tasks}
+
+    def remove(self, fault_id: int) -> bool:
+        """Disarm one fault by id; False if there was none."""
+        with self._lock:
+            for pool in (self._requests, self._tasks):
+                for fault in pool:
+                    if fault.id == fault_id:
+                        pool.remove(fault)
+                        return True
+        return False
+
+    def clear(self) -> None:
+        """Disarm every fault (also part of the control plane's reset)."""
+        with self._lock:
+            self._requests.clear()
+            self._tasks.clear()
