@@ -62,3 +62,21 @@ def test_mock_only_features_refuse_a_real_deployment_clearly():
     assert not control.is_mock()
     with pytest.raises(MockOnlyError, match="not the tutorial's mock queue"):
         control.advance(60)
+
+
+def test_connect_makes_fromnow_follow_the_mock_clock(monkeypatch, mock):
+    """After the mock's clock moves forward, a task dated with fromNowJSON is still accepted."""
+    from tutorial_kit.client.fromnow import use_clock
+    from tutorial_kit.mock.clock import parse_date
+
+    for name, value in mock.env().items():
+        monkeypatch.setenv(name, value)
+    try:
+        queue = tk.connect(quiet=True)
+        MockControl(mock.root_url).advance("1 hour")
+        created = parse_date(tk.fromNowJSON(""))
+        assert abs((created - mock.clock.now()).total_seconds()) < 5
+        task = tk.lessons.tutorial_task(task_queue="built-in/succeed")
+        assert queue.createTask(tk.slugid(), task)["status"]["state"] == "pending"
+    finally:
+        use_clock(None)

@@ -25,12 +25,36 @@ def test_there_are_lessons():
                          "04-retries-reruns", "05-groups-dependencies", "06-be-a-worker"]
 
 
+GOLDEN = "# NBVAL_CHECK_OUTPUT"
+
+
+def _golden(cell: dict) -> bool:
+    return "".join(cell["source"]).startswith(GOLDEN)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_committed_without_outputs(path):
+def test_committed_without_stray_outputs(path):
+    """Only golden cells keep outputs (nbval compares them); every other cell is clear."""
     nb = _load(path)
-    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+    code = [(i, c) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    stray = [i for i, c in code if not _golden(c)
              and (c.get("outputs") or c.get("execution_count") is not None)]
-    assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+    assert not stray, (f"{path.name}: cells {stray} carry outputs; clear them "
+                       "(tools/golden_outputs.py keeps only the golden ones)")
+    missing = [i for i, c in code if _golden(c)
+               and (not c.get("outputs") or c.get("execution_count") is None)]
+    assert not missing, (f"{path.name}: golden cells {missing} have no stored output, so nbval "
+                         "would not compare them; run tools/golden_outputs.py")
+    assert "widgets" not in nb["metadata"], f"{path.name} carries saved widget state"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_golden_outputs_are_sanitized(path):
+    """No run-specific ids, ports or times in what is committed."""
+    nb = _load(path)
+    text = json.dumps([c.get("outputs", []) for c in nb["cells"] if c["cell_type"] == "code"])
+    assert not re.search(r"127\.0\.0\.1:\d+", text), f"{path.name}: a local port in outputs"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", text), f"{path.name}: a time"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

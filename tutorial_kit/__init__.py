@@ -23,7 +23,8 @@ _EXPORTS = {
     "slugid": "tutorial_kit.client",
     "fromNow": "tutorial_kit.client",
     "fromNowJSON": "tutorial_kit.client",
-    "connect": "tutorial_kit.connect",
+    "connect": "tutorial_kit.connection",
+    "embedded_mock": "tutorial_kit.connection",
     "doctor": "tutorial_kit.selfcheck",
 }
 

@@ -8,16 +8,15 @@ reused), so every notebook runs with no account and no setup. One line says whic
     queue = tutorial_kit.connect()
     # Connected to the embedded mock queue at http://127.0.0.1:43117
 
-The module itself is callable, so ``tutorial_kit.connect()`` works whether the name resolves to
-this module or to the function, and ``tutorial_kit.connect.embedded_mock()`` returns the mock.
+On a mock queue (embedded, or named by ``TASKCLUSTER_ROOT_URL`` as ``make lab`` does),
+``fromNow``/``fromNowJSON`` then count from the mock's clock, so a task created after the clock
+was moved forward still has a ``created`` the queue accepts.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
-import types
 from typing import Any
 
 __all__ = ["connect", "embedded_mock"]
@@ -42,34 +41,27 @@ def _start_mock() -> Any:
 
 
 def connect(*, quiet: bool = False) -> Any:
-    """A ``tutorial_kit.Queue`` for the live deployment: the real one named by
+    """A ``tutorial_kit.Queue`` for the live deployment: the one named by
     ``TASKCLUSTER_ROOT_URL``, else an embedded mock queue (started on first use)."""
     from tutorial_kit.client import Queue
+    from tutorial_kit.client.fromnow import use_clock
+    from tutorial_kit.mockctl import MockControl
 
-    root_url = os.environ.get("TASKCLUSTER_ROOT_URL", "").strip()
+    root_url = os.environ.get("TASKCLUSTER_ROOT_URL", "").strip().rstrip("/")
     if root_url:
         queue = Queue.fromEnv()
+        control = MockControl(root_url)
+        on_mock = control.is_mock()
+        use_clock(control.now if on_mock else None)
         if not quiet:
             who = os.environ.get("TASKCLUSTER_CLIENT_ID") or "no credentials (anonymous)"
-            print(f"Connected to the Taskcluster deployment at {root_url.rstrip('/')} "
-                  f"as {who} (from TASKCLUSTER_ROOT_URL)")
+            what = "the tutorial's mock queue" if on_mock else "the Taskcluster deployment"
+            print(f"Connected to {what} at {root_url} as {who} (from TASKCLUSTER_ROOT_URL)")
         return queue
     mock = _start_mock()
+    use_clock(mock.clock.now)
     queue = Queue({"rootUrl": mock.root_url, "credentials": dict(mock.credentials)})
     if not quiet:
         print(f"Connected to the embedded mock queue at {mock.root_url} "
               "(set TASKCLUSTER_ROOT_URL to use a real deployment)")
     return queue
-
-
-connect.embedded_mock = embedded_mock  # type: ignore[attr-defined]
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``tutorial_kit.connect`` makes the package attribute this module; keep it callable."""
-
-    def __call__(self, *, quiet: bool = False) -> Any:
-        return connect(quiet=quiet)
-
-
-sys.modules[__name__].__class__ = _CallableModule

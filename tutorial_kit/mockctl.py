@@ -80,6 +80,12 @@ class MockControl:
     def clock(self) -> dict:
         return self._call("GET", "/clock")
 
+    def now(self) -> _dt.datetime:
+        """The mock's current time (it may be paused, moved forward or scaled)."""
+        from tutorial_kit.mock.clock import parse_date
+
+        return parse_date(self.clock()["now"])
+
     def pause(self) -> dict:
         return self._call("POST", "/clock", {"action": "pause"})
 

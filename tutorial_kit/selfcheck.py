@@ -139,7 +139,7 @@ def doctor(queue: Any = None) -> Report:
     report = Report([_versions(), _widgets()])
     if queue is None:
         if not os.environ.get("TASKCLUSTER_ROOT_URL"):
-            from tutorial_kit.connect import connect
+            from tutorial_kit.connection import connect
 
             queue = connect(quiet=True)
         else:

@@ -98,11 +98,11 @@ def test_ticker_resolves_claims_without_requests():
 
 def test_connect_starts_one_embedded_mock_and_reuses_it(monkeypatch, capsys):
     import tutorial_kit
-    from tutorial_kit import connect as connect_module
+    from tutorial_kit import connection as connect_module
 
     for name in ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    assert tutorial_kit.connect.embedded_mock() is None
+    assert tutorial_kit.embedded_mock() is None
     try:
         queue = tutorial_kit.connect()
         line = capsys.readouterr().out
@@ -128,6 +128,7 @@ def test_connect_uses_the_environment_when_set(monkeypatch, capsys):
         queue = tutorial_kit.connect()
         line = capsys.readouterr().out
         assert mock.root_url in line and "TASKCLUSTER_ROOT_URL" in line
+        assert "mock queue" in line  # it tells a mock named by the environment from a real one
         task_id = taskcluster.slugId()
         queue.createTask(task_id, task_def())
         assert mock.backend.dump()["tasks"][0]["taskId"] == task_id

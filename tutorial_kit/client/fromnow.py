@@ -10,6 +10,7 @@ seconds``). A month is 30 days and a year 365 days, as in the official clients.
 from __future__ import annotations
 
 import datetime
+from typing import Callable
 import re
 
 _OFFSET = re.compile(
@@ -44,10 +45,29 @@ def parse_offset(offset: str) -> datetime.timedelta:
     return -delta if m.group("sign") == "-" else delta
 
 
+# Where "now" comes from. Wall time, unless the learner is connected to the tutorial's mock
+# queue: its clock can be paused and moved forward, and a task's `created` must be within 15
+# minutes of the *queue's* now, so connect() points this at the mock's clock.
+_clock: Callable[[], datetime.datetime] | None = None
+
+
+def use_clock(clock: Callable[[], datetime.datetime] | None) -> None:
+    """Make :func:`fromNow` count from ``clock()`` (an aware datetime); None restores wall time."""
+    global _clock
+    _clock = clock
+
+
+def now() -> datetime.datetime:
+    """The current time as :func:`fromNow` sees it (aware, UTC)."""
+    if _clock is not None:
+        return _clock()
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 def fromNow(offset: str, dateObj: datetime.datetime | None = None) -> datetime.datetime:
     """``dateObj`` (default: now, UTC) moved by ``offset``; naive datetimes count as UTC."""
     if dateObj is None:
-        dateObj = datetime.datetime.now(datetime.timezone.utc)
+        dateObj = now()
     elif dateObj.tzinfo is None:
         dateObj = dateObj.replace(tzinfo=datetime.timezone.utc)
     return dateObj + parse_offset(offset)

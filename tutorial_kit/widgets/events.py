@@ -168,6 +168,22 @@ class EventLog(W.VBox):
         })
         return frame[columns]
 
+    async def until_received(self, exchange: str, *, timeout: float = 30.0):
+        """Wait, without blocking the kernel, until a message from ``exchange`` (short name, e.g.
+        ``task-completed``) that passes the filters has arrived; return :meth:`frame`.
+
+        Messages reach the log a moment after the queue publishes them, so a cell that reads the
+        log right after a task resolved awaits this first to see the same rows every time.
+        """
+        import asyncio
+
+        give_up = time.monotonic() + timeout
+        while not any(m["exchange"] == exchange for m in self.matching()):
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"no {exchange} message arrived within {timeout:g} s")
+            await asyncio.sleep(0.05)
+        return self.frame()
+
     def __repr__(self) -> str:
         return f"EventLog(messages={len(self.messages)}, shown={len(self.matching())})"
 
