@@ -99,3 +99,50 @@ def median(values: list[float]) -> float:
 
 
 PYTHON = sys.executable
+
+
+async def run_raw_load(label: str, clients: int, seconds: float, host: str, port: int,
+                       make_request: Callable[[int], bytes], *, warmup: float = 0.5) -> Result:
+    """Like :func:`run_load`, on raw asyncio streams (HTTP/1.1 keep-alive, one connection per
+    client) instead of httpx: a generator this light leaves the server as the bottleneck on a
+    small machine, where httpx's own cost would cap both servers alike and hide the ratio.
+
+    ``make_request(n)`` returns the complete request bytes; the response must carry
+    ``Content-Length`` (both servers under test send it).
+    """
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    start_measure = time.perf_counter() + warmup
+    stop = start_measure + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal errors, counter
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            i = 0
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= stop:
+                    return
+                writer.write(make_request(n * 1_000_000 + i))
+                i += 1
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                t1 = time.perf_counter()
+                if t0 >= start_measure:
+                    latencies.append((t1 - t0) * 1000)
+                    counter += 1
+                    if status >= 400:
+                        errors += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    return Result(label, clients, counter, seconds, latencies, errors)

@@ -9,7 +9,7 @@ stability) are those of the real Taskcluster Queue v1 service.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 SERVICE_NAME = "queue"

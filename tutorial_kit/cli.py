@@ -2,12 +2,16 @@
 
     tutorial-kit mock-queue serve [--host 127.0.0.1] [--port 0] [--db PATH]
                                   [--claim-timeout SECONDS] [--access-token T] [--no-workers]
-                                  [--strict] [--prefix /PATH]
+                                  [--shell-queue QUEUE ...] [--strict] [--prefix /PATH]
+    tutorial-kit classroom serve --roster FILE [--credentials FILE] [--host ...] [--port ...]
+    tutorial-kit lab [--memory] [jupyter options]
+    tutorial-kit doctor
     tutorial-kit --version
 
 ``mock-queue serve`` prints three ``export TASKCLUSTER_...`` lines first (paste them into another
-shell, or read them from a script), then logs to stderr until Ctrl-C. More subcommands (``lab``, ``doctor``) hang off the same
-parser: add a function to :data:`COMMANDS`.
+shell, or read them from a script), then logs to stderr until Ctrl-C. ``classroom serve`` runs
+one shared mock queue with strict auth and a client per learner of the roster
+(docs/teaching.md). ``lab`` opens the tutorial; ``doctor`` checks the environment.
 """
 
 from __future__ import annotations
@@ -53,7 +57,55 @@ def _mock_queue_serve(args: argparse.Namespace) -> int:
 
     return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
                  access_token=args.access_token, workers=not args.no_workers,
-                 strict=args.strict, prefix=args.prefix, claim_wait=args.claim_wait)
+                 strict=args.strict, prefix=args.prefix, claim_wait=args.claim_wait,
+                 shell_queues=args.shell_queue)
+
+
+def _classroom_serve(args: argparse.Namespace) -> int:
+    from tutorial_kit.mock.classroom import enroll, read_roster, write_credentials
+    from tutorial_kit.mock.server import serve
+
+    learners, clients = enroll(read_roster(args.roster))
+    write_credentials(args.credentials, learners)
+    sys.stderr.write(f"tutorial-kit: {len(learners)} learner(s) enrolled; their credentials are "
+                     f"in {args.credentials}. The lines below are the teacher's (scope *).\n")
+    if not args.run_learner_commands:
+        sys.stderr.write("tutorial-kit: the shell engine is off: learners' tasks on "
+                         "tutorial/docker-worker will wait (built-in/* still run). Pass "
+                         "--run-learner-commands to run them, as this machine's user.\n")
+    return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
+                 access_token=args.access_token, workers=not args.no_workers, strict=True,
+                 claim_wait=args.claim_wait, clients=clients,
+                 shell_queues=None if args.run_learner_commands else [])
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from tutorial_kit.lab import main as lab_main
+
+    return lab_main(args.lab_args)
+
+
+def _doctor(_args: argparse.Namespace) -> int:
+    from tutorial_kit.selfcheck import doctor
+
+    report = doctor()
+    print(repr(report))
+    return 0 if report.ok else 1
+
+
+def _add_server_options(command: argparse.ArgumentParser, *, host_help: str) -> None:
+    command.add_argument("--host", default="127.0.0.1", help=host_help)
+    command.add_argument("--port", type=_port, default=0, help="port (default 0: a free one)")
+    command.add_argument("--db", metavar="PATH", default=None,
+                         help="SQLite file that keeps tasks across restarts (default: in memory)")
+    command.add_argument("--claim-timeout", type=_positive(float), default=1200.0,
+                         metavar="SECONDS", help="how long a claim lasts (default 1200)")
+    command.add_argument("--claim-wait", type=float, default=20.0, metavar="SECONDS",
+                         help="how long an empty claimWork waits for work (default 20)")
+    command.add_argument("--access-token", metavar="T", default=None,
+                         help="access token of the client `tutorial` (default: random)")
+    command.add_argument("--no-workers", action="store_true",
+                         help="do not start the simulated cluster's workers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,19 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a mock queue. The first three lines on stdout are shell `export` lines "
                     "for TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID and "
                     "TASKCLUSTER_ACCESS_TOKEN; logs go to stderr.")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1; others need --strict)")
-    serve.add_argument("--port", type=_port, default=0, help="port (default 0: a free one)")
-    serve.add_argument("--db", metavar="PATH", default=None,
-                       help="SQLite file that keeps tasks across restarts (default: in memory)")
-    serve.add_argument("--claim-timeout", type=_positive(float), default=1200.0,
-                       metavar="SECONDS", help="how long a claim lasts (default 1200)")
-    serve.add_argument("--claim-wait", type=float, default=20.0, metavar="SECONDS",
-                       help="how long an empty claimWork waits for work (default 20)")
-    serve.add_argument("--access-token", metavar="T", default=None,
-                       help="access token of the client `tutorial` (default: random)")
-    serve.add_argument("--no-workers", action="store_true",
-                       help="do not start the simulated cluster's workers")
+    _add_server_options(serve, host_help="address to listen on (default 127.0.0.1; others "
+                                         "need --strict)")
+    serve.add_argument("--shell-queue", action="append", metavar="QUEUE", default=None,
+                       help="a task queue the shell engine serves (repeatable; default: the "
+                            "tutorial's aws-provisioner-v1/tutorial and tutorial/docker-worker)")
     serve.add_argument("--strict", action="store_true",
                        help="strict auth: allows listening beyond loopback; the control plane "
                             "then needs the tutorial client's credentials")
@@ -90,6 +134,32 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve under a path prefix (part of the rootUrl)")
     serve.set_defaults(run=_mock_queue_serve)
     mock.set_defaults(run=lambda _args: _usage(mock))
+
+    classroom = commands.add_parser("classroom", help="one shared mock queue for a class")
+    classroom_commands = classroom.add_subparsers(dest="classroom_command", metavar="COMMAND",
+                                                  parser_class=_Parser)
+    room = classroom_commands.add_parser(
+        "serve", help="run a strict-auth mock queue with a client per learner",
+        description="Enroll every learner of the roster (one name per line), write their "
+                    "credentials to a CSV file, and serve a mock queue with strict auth. "
+                    "Each learner may change only tasks with their own schedulerId.")
+    room.add_argument("--roster", required=True, metavar="FILE", help="learner names")
+    room.add_argument("--credentials", default="classroom-credentials.csv", metavar="FILE",
+                      help="where to write learner,clientId,accessToken lines")
+    _add_server_options(room, host_help="address to listen on, e.g. 0.0.0.0 for the class "
+                                        "(default 127.0.0.1)")
+    room.add_argument("--run-learner-commands", action="store_true",
+                      help="let the shell engine run learners' task commands on this machine "
+                           "(as this user: use a throwaway machine); off by default")
+    room.set_defaults(run=_classroom_serve)
+    classroom.set_defaults(run=lambda _args: _usage(classroom))
+
+    lab = commands.add_parser("lab", help="open the tutorial in JupyterLab (what `make lab` runs)",
+                              add_help=False)
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    lab.set_defaults(run=_lab)
+    doctor = commands.add_parser("doctor", help="check the environment and the live queue")
+    doctor.set_defaults(run=_doctor)
     parser.set_defaults(run=lambda _args: _usage(parser))
     return parser
 

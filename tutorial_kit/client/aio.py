@@ -14,6 +14,7 @@ from . import download
 from .calls import USER_AGENT, Prepared, QueueBase, install_methods, not_paginated
 from .errors import connection_error
 from .retry import RETRYABLE_ERRORS, backoff, retryable_status
+from .transport import async_transport
 
 
 class AsyncQueue(QueueBase):
@@ -38,7 +39,8 @@ class AsyncQueue(QueueBase):
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=self.options.timeout, follow_redirects=False,
-                headers={"User-Agent": USER_AGENT}, transport=self._transport)
+                headers={"User-Agent": USER_AGENT},
+                transport=self._transport or async_transport())
         return self._client
 
     async def aclose(self) -> None:

@@ -14,6 +14,7 @@ from . import download
 from .calls import USER_AGENT, CallArgs, Prepared, QueueBase, install_methods, not_paginated
 from .errors import connection_error
 from .retry import RETRYABLE_ERRORS, backoff, retryable_status
+from .transport import sync_transport
 
 
 class Queue(QueueBase):
@@ -50,7 +51,8 @@ class Queue(QueueBase):
                 if self._client is None:
                     self._client = httpx.Client(
                         timeout=self.options.timeout, follow_redirects=False,
-                        headers={"User-Agent": USER_AGENT}, transport=self._transport)
+                        headers={"User-Agent": USER_AGENT},
+                        transport=self._transport or sync_transport())
         return self._client
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
@@ -254,6 +254,8 @@ class QueueApp:
             response = await self._dispatch(request, ctx)
         except QueueError as err:
             response = self.error_response(err, ctx)
+        except ClientDisconnect:  # the caller went away mid-body: nobody to answer, nothing to log
+            response = Response(status_code=400)
         except Exception as exc:  # the last line of defence: never a bare 500 or a dead server
             response = self.internal_error(ctx, exc)
         request_id = str(uuid.uuid4())
@@ -548,7 +550,9 @@ class QueueApp:
                     raise QueueError("MissingContentLength",
                                      "An upload must send Content-Length (as S3 requires).",
                                      status=411)
-                data = await self._read_body(request, MAX_BLOB)
+                # refuse what the store would refuse before reading it, not after
+                limit = min(MAX_BLOB, getattr(self.backend, "max_blob_bytes", MAX_BLOB))
+                data = await self._read_body(request, limit)
                 content_type = request.headers.get("content-type")
                 if ctx.name == "blob":
                     self.backend.put_blob(key, query, data, content_type,
@@ -558,13 +562,17 @@ class QueueApp:
                 response = Response(b"", status_code=200, headers=dict(CORS_HEADERS))
             elif ctx.name == "blob":
                 data, content_type = self.backend.get_blob(key, query)
-                response = Response(b"" if request.method == "HEAD" else data,
-                                    headers={**CORS_HEADERS, "content-length": str(len(data))},
-                                    media_type=content_type or "application/octet-stream")
+                # The stored content type exactly, as S3 sends it (media_type= would add a
+                # charset to text/* types).
+                response = Response(b"" if request.method == "HEAD" else data, headers={
+                    **CORS_HEADERS, "content-length": str(len(data)),
+                    "content-type": content_type or "application/octet-stream"})
             else:
                 response = self.json_response({"error": "Not found"}, 404)
         except QueueError as err:
             response = self.error_response(err, ctx)
+        except ClientDisconnect:
+            response = Response(status_code=400)
         except Exception as exc:
             response = self.internal_error(ctx, exc)
         self.request_log.record(time=arrived, method=None, http_method=request.method, route=raw,

@@ -23,7 +23,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import uvicorn
@@ -153,14 +153,16 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
           claim_timeout: float = 1200.0, claim_wait: float = 20.0, client_id: str = "tutorial",
           access_token: str | None = None, clients: Mapping[str, Any] | None = None,
           workers: bool = True, prefix: str = "", strict: bool = False,
-          check_output: bool | None = None, deadline_delay: float = 0.0) -> MockQueue:
+          check_output: bool | None = None, deadline_delay: float = 0.0,
+          shell_queues: Sequence[str] | None = None) -> MockQueue:
     """Start a mock queue in a background thread; returns once it accepts connections.
 
     ``db``: a SQLite file to keep tasks across restarts (in memory when None).
     ``claim_timeout``: seconds a claim lasts; ``claim_wait``: how long an empty ``claimWork``
     waits. ``client_id``/``access_token``: the built-in tutorial client (scopes ``*``; a random
     token unless given). ``clients``: more clients, ``{clientId: {accessToken, scopes}}``.
-    ``workers``: start the simulated cluster when it is installed. ``prefix``: a path prefix for
+    ``workers``: start the simulated cluster when it is installed; ``shell_queues``: the task
+    queues its shell engine serves (default: the tutorial's). ``prefix``: a path prefix for
     the rootUrl. ``strict``: required to listen beyond loopback; closes the control plane to
     everyone but the tutorial client. ``check_output``: validate every reply against its schema
     (default: the ``TUTORIAL_KIT_CHECK_OUTPUT`` environment variable).
@@ -169,11 +171,7 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
     from .faults import Faults
     from .validation import Validator
 
-    if not is_loopback(host) and not strict:
-        raise ValueError(
-            f"refusing to listen on {host!r}: the mock queue is open to anyone who can reach it "
-            "(its control plane needs no credentials). Listen on 127.0.0.1, or ask for strict "
-            "auth with start(strict=True) / `tutorial-kit mock-queue serve --strict`.")
+    check_host(host, strict)
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an integer 0-65535 (0 picks a free one), not {port!r}")
     if claim_timeout <= 0 or claim_wait < 0:
@@ -212,7 +210,7 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
             start_cluster = None
         if start_cluster is not None:
             try:
-                mock.cluster = app.cluster = start_cluster(mock)
+                mock.cluster = app.cluster = start_cluster(mock, shell_queues=shell_queues)
                 app.livelogs = getattr(getattr(mock.cluster, "context", None), "livelogs", None)
             except Exception as exc:  # the queue itself stays usable without its workers
                 mock.cluster_error = exc
@@ -220,10 +218,20 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
     return mock
 
 
+def check_host(host: str, strict: bool) -> None:
+    """Only loopback, unless auth is strict: the control plane of a lenient mock is open."""
+    if not is_loopback(host) and not strict:
+        raise ValueError(
+            f"refusing to listen on {host!r}: the mock queue is open to anyone who can reach it "
+            "(its control plane needs no credentials). Listen on 127.0.0.1, or ask for strict "
+            "auth with start(strict=True) / `tutorial-kit mock-queue serve --strict`.")
+
+
 def launch(app: QueueApp, *, host: str = "127.0.0.1", port: int = 0,
            credentials: dict[str, str] | None = None) -> MockQueue:
     """Serve an already built :class:`QueueApp` in a background thread (``start`` uses this;
     tests use it to serve an app around a backend of their own)."""
+    check_host(host, getattr(app, "strict", False))
     sock = _bind(host, port)
     mock = MockQueue(app=app, backend=app.backend, host=host, port=sock.getsockname()[1],
                      prefix=app.prefix,
@@ -300,7 +308,9 @@ def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
 
 def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
           claim_timeout: float = 1200.0, access_token: str | None = None, workers: bool = True,
-          strict: bool = False, prefix: str = "", claim_wait: float = 20.0) -> int:
+          strict: bool = False, prefix: str = "", claim_wait: float = 20.0,
+          shell_queues: Sequence[str] | None = None,
+          clients: Mapping[str, Any] | None = None) -> int:
     """Run a mock queue in the foreground until Ctrl-C or SIGTERM (for the CLI).
 
     The first three lines on stdout are ``export TASKCLUSTER_...=...`` lines, so
@@ -310,7 +320,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     mock = start(host=host, port=port, db=db, claim_timeout=claim_timeout,
                  access_token=access_token, workers=workers, strict=strict, prefix=prefix,
-                 claim_wait=claim_wait)
+                 claim_wait=claim_wait, shell_queues=shell_queues, clients=clients)
     import shlex
 
     for name, value in mock.env().items():

@@ -158,7 +158,13 @@ class Cluster:
 
 
 def _shell_queues(given: Iterable[str] | None) -> list[str]:
-    """The shell engine's task queues: given, else $TUTORIAL_KIT_SHELL_QUEUES, else defaults."""
+    """The shell engine's task queues: given, else $TUTORIAL_KIT_SHELL_QUEUES, else defaults.
+
+    An explicitly empty list turns the shell engine off (a classroom does, unless the teacher
+    lets learners' commands run on the server's machine).
+    """
+    if given is not None and not isinstance(given, str) and not list(given):
+        return []
     if given is None:
         text = os.environ.get(SHELL_QUEUES_ENV, "").strip()
         given = [q.strip() for q in text.split(",") if q.strip()] or DEFAULT_TASK_QUEUES

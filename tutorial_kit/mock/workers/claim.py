@@ -9,10 +9,7 @@ ours (cancelled, deadline passed: 409).
 
 from __future__ import annotations
 
-import functools
 import logging
-import socket
-import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,19 +24,11 @@ log = logging.getLogger("tutorial_kit.mock.workers")
 CLAIM_ERROR_PAUSE = 0.5
 
 
-#: Send small requests at once: without TCP_NODELAY a request body written after its headers
-#: waits for the server's delayed ACK (~40 ms on Linux) on a kept-alive connection.
-NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-
-
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    # building one costs tens of milliseconds; every per-run client shares this one
-    return httpx.create_ssl_context()
-
-
 def transport() -> httpx.HTTPTransport:
-    return httpx.HTTPTransport(socket_options=NODELAY, verify=_ssl_context())
+    # the client's own: TCP_NODELAY and one shared TLS context for every per-run client
+    from tutorial_kit.client.transport import sync_transport
+
+    return sync_transport()
 
 
 def make_queue(root_url: str, credentials: dict[str, Any], *, timeout: float | None = 60.0,

@@ -74,7 +74,7 @@ class ShellEngine:
         self.finished = 0
 
     def start(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency * len(self.task_queues),
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.concurrency * len(self.task_queues)),
                                         thread_name_prefix="shell-run")
         for number, task_queue_id in enumerate(self.task_queues, start=1):
             # one worker per task queue with `concurrency` slots, as a real worker's capacity;

@@ -1,0 +1,158 @@
+"""The mock queue's speed against a bare Starlette/uvicorn JSON endpoint (issues 3 and 7).
+
+Prints, from one run, for 1, 8 and 32 concurrent clients: ``status`` and ``createTask``
+requests/s and p50/p99 latency for the mock queue and for the bare endpoint
+(``benchmarks/bare_app.py``, same uvicorn settings), and the mock/bare throughput ratio.
+Targets (issue 3): ``status`` >= 0.75 of bare at 8 clients, ``createTask`` p50 <= 2 ms
+(1 client); issue 7 asks ``status`` >= 0.75 of bare.
+
+Both servers run as subprocesses (the mock through ``tutorial-kit mock-queue serve``) so the
+load generator shares no GIL with them; the generator is ``_load.run_raw_load`` (keep-alive
+connections on raw asyncio streams), light enough that on a 2-CPU machine the server, not the
+client, is what saturates. Every ``createTask`` request is
+Hawk-signed for both servers, so both pay the same client cost; the bare server ignores it.
+Status calls are anonymous, as a learner's poll is.
+
+``BENCH_SECONDS`` sets the measuring time per cell (default 3 s).
+Run: ``python -m benchmarks.bench_mock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+
+import httpx
+
+from tutorial_kit.client.hawk import authorization_header
+from tutorial_kit.client.options import Credentials
+from tutorial_kit.client.slugid import slugid
+
+from ._load import PYTHON, Result, run_raw_load, start_server
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+CLIENTS = (1, 8, 32)
+TASK_QUEUE = "bench/worker"
+EXPORT = re.compile(r"export TASKCLUSTER_ROOT_URL=(\S+)")
+
+
+def start_mock() -> tuple[object, str, Credentials]:
+    """The mock queue from its CLI, without the simulated cluster (it would poll the queue)."""
+    proc, match = start_server([PYTHON, "-m", "tutorial_kit.cli", "mock-queue", "serve",
+                                "--no-workers"], EXPORT)
+    root_url = match.group(1).strip("'")
+    assert proc.stdout is not None
+    env = dict(line.strip()[len("export "):].split("=", 1)
+               for line in (proc.stdout.readline(), proc.stdout.readline()))
+    creds = Credentials(env["TASKCLUSTER_CLIENT_ID"].strip("'"),
+                        env["TASKCLUSTER_ACCESS_TOKEN"].strip("'"))
+    return proc, root_url, creds
+
+
+def start_bare() -> tuple[object, str]:
+    proc, match = start_server([PYTHON, "-m", "benchmarks.bare_app"], EXPORT)
+    return proc, match.group(1)
+
+
+def task_body() -> bytes:
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    fmt = "%Y-%m-%dT%H:%M:%S.000Z"
+    return json.dumps({
+        "taskQueueId": TASK_QUEUE, "created": now.strftime(fmt),
+        "deadline": (now + timedelta(days=1)).strftime(fmt), "payload": {},
+        "metadata": {"name": "bench", "description": "benchmark task", "owner": "b@example.com",
+                     "source": "https://example.com/bench"}}).encode()
+
+
+def _host_port(root_url: str) -> tuple[str, int]:
+    host, _, port = root_url.split("://", 1)[1].split("/", 1)[0].rpartition(":")
+    return host, int(port)
+
+
+def make_status(root_url: str, task_id: str):
+    host, port = _host_port(root_url)
+    request = (f"GET /api/queue/v1/task/{task_id}/status HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               "Accept: application/json\r\n\r\n").encode()
+    return root_url, lambda _n: request
+
+
+def make_create(root_url: str, creds: Credentials):
+    host, port = _host_port(root_url)
+    body = task_body()
+
+    def request(_n: int) -> bytes:
+        path = f"/api/queue/v1/task/{slugid()}"
+        header = authorization_header(creds, "PUT", root_url + path, body=body,
+                                      content_type="application/json")
+        return (f"PUT {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: {header}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+    return root_url, request
+
+
+def measure(label: str, make, clients: int) -> Result:
+    root_url, request = make
+    host, port = _host_port(root_url)
+    return asyncio.run(run_raw_load(label, clients, SECONDS, host, port, request))
+
+
+def compare(method: str, mock_make, bare_make) -> dict[int, tuple[Result, Result]]:
+    rows = {}
+    for clients in CLIENTS:
+        mock = measure(f"mock {method}", mock_make, clients)
+        bare = measure(f"bare {method}", bare_make, clients)
+        print(mock.line(), flush=True)
+        print(bare.line(), flush=True)
+        print(f"{'':<28} ratio mock/bare = {mock.rps / bare.rps:.2f}", flush=True)
+        rows[clients] = (mock, bare)
+    return rows
+
+
+def main() -> None:
+    mock_proc, root_url, creds = start_mock()
+    bare_proc, bare_url = start_bare()
+    try:
+        task_id = slugid()
+        created = httpx.put(f"{root_url}/api/queue/v1/task/{task_id}", content=task_body(),
+                            headers={"Content-Type": "application/json",
+                                     "Authorization": authorization_header(
+                                         creds, "PUT", f"{root_url}/api/queue/v1/task/{task_id}",
+                                         body=task_body(), content_type="application/json")})
+        if created.status_code != 200:  # the body's timestamps differ by a ms: sign what is sent
+            body = task_body()
+            url = f"{root_url}/api/queue/v1/task/{task_id}"
+            created = httpx.put(url, content=body, headers={
+                "Content-Type": "application/json",
+                "Authorization": authorization_header(creds, "PUT", url, body=body,
+                                                      content_type="application/json")})
+        created.raise_for_status()
+        print(f"{SECONDS:.0f} s per cell; clients {', '.join(map(str, CLIENTS))}; "
+              f"{os.cpu_count()} CPUs", flush=True)
+        status = compare("status", make_status(root_url, task_id),
+                         make_status(bare_url, task_id))
+        create = compare("createTask", make_create(root_url, creds), make_create(bare_url, creds))
+        ratio8 = status[8][0].rps / status[8][1].rps
+        ratios = {c: status[c][0].rps / status[c][1].rps for c in CLIENTS}
+        p50 = create[1][0].pct(0.5)
+        print(f"\nstatus throughput mock/bare: "
+              + ", ".join(f"{c} clients {r:.2f}" for c, r in ratios.items())
+              + f"  (target >= 0.75 at 8 clients: {'met' if ratio8 >= 0.75 else 'MISSED'})")
+        print(f"createTask p50 {p50:.2f} ms, p99 {create[1][0].pct(0.99):.2f} ms at 1 client "
+              f"(target p50 <= 2 ms: {'met' if p50 <= 2 else 'MISSED'})")
+        errors = sum(r.errors for rows in (status, create) for pair in rows.values()
+                     for r in pair)
+        print(f"error answers during the runs: {errors}")
+    finally:
+        for proc in (mock_proc, bare_proc):
+            proc.terminate()
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
