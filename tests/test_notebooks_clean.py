@@ -50,9 +50,9 @@ def test_committed_without_stray_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_golden_outputs_are_sanitized(path):
-    """No run-specific ids, ports or times in what is committed."""
+    """No run-specific ids, ports or times in what is committed (outputs or cell metadata)."""
     nb = _load(path)
-    text = json.dumps([c.get("outputs", []) for c in nb["cells"] if c["cell_type"] == "code"])
+    text = json.dumps([(c.get("outputs", []), c["metadata"]) for c in nb["cells"]])
     assert not re.search(r"127\.0\.0\.1:\d+", text), f"{path.name}: a local port in outputs"
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", text), f"{path.name}: a time"
 

@@ -50,6 +50,7 @@ def refresh(path: pathlib.Path) -> int:
     kept = 0
     count = 0
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # nbclient's timings: noise in every diff
         if cell.cell_type != "code":
             continue
         if cell.source.startswith(MARK):
