@@ -381,7 +381,11 @@ class Authenticator:
         self.clients[client_id] = Client(client_id, access_token, tuple(scopes))
 
     def anonymous(self) -> Caller:
-        return Caller(None, self.anonymous_scopes)
+        # A caller holds no per-request state, so every anonymous request can share one.
+        cached = getattr(self, "_anonymous", None)
+        if cached is None or cached.scopes != _scopes.normalize_scopes(self.anonymous_scopes):
+            cached = self._anonymous = Caller(None, self.anonymous_scopes)
+        return cached
 
     # -- entry point -----------------------------------------------------------------------
     def authenticate(self, request: HawkRequest) -> tuple[Caller, str]:
