@@ -23,6 +23,15 @@ def shared_path(*parts: str) -> pathlib.Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _wall_clock_for_fromnow():
+    """connect() points fromNow at a mock's clock; no test may leave that to the next one."""
+    yield
+    from tutorial_kit.client.fromnow import use_clock
+
+    use_clock(None)
+
+
 @pytest.fixture(scope="session")
 def oracle_schemas() -> pathlib.Path:
     """../shared/taskcluster-schemas: the official schemas, the conformance oracle."""

@@ -90,3 +90,20 @@ def test_from_now_json_is_js_to_json():
 def test_datetimes_in_payloads_are_sent_as_js_dates():
     from tutorial_kit.client.jsonbody import dumps
     assert dumps({"deadline": BASE}) == b'{"deadline":"2026-11-28T20:00:00.123Z"}'
+
+
+def test_fromnow_follows_a_given_clock_and_falls_back_to_wall_time():
+    import datetime as dt
+
+    from tutorial_kit.client.fromnow import now, use_clock
+
+    fixed = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    use_clock(lambda: fixed)
+    assert fromNowJSON("1 hour") == "2030-01-01T01:00:00.000Z"
+
+    def gone() -> dt.datetime:
+        raise ConnectionError("the mock was stopped")
+
+    use_clock(gone)
+    assert abs((now() - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 5
+    use_clock(None)

@@ -58,9 +58,17 @@ def use_clock(clock: Callable[[], datetime.datetime] | None) -> None:
 
 
 def now() -> datetime.datetime:
-    """The current time as :func:`fromNow` sees it (aware, UTC)."""
+    """The current time as :func:`fromNow` sees it (aware, UTC).
+
+    If the mock's clock can no longer be read (the mock was stopped), wall time takes over
+    again: dates for a real deployment are wall-clock dates anyway.
+    """
+    global _clock
     if _clock is not None:
-        return _clock()
+        try:
+            return _clock()
+        except Exception:
+            _clock = None
     return datetime.datetime.now(datetime.timezone.utc)
 
 
