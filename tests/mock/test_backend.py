@@ -403,7 +403,10 @@ def scenario_deadline_exceeded(h: Harness):
     h.backend.tick()
     assert h.messages() == []
     h.clock.advance(1)
-    assert h.claim() == []  # past the deadline nothing is handed out
+    assert h.claim() == []  # from the deadline on nothing is handed out
+    h.backend.tick()
+    assert h.messages() == []  # ... but resolution comes strictly after it
+    h.clock.advance(0.001)
     h.backend.tick()
     msgs = h.messages()
     exceptions = {m.payload["status"]["taskId"]: m for m in msgs if m.name == "task-exception"}
@@ -435,7 +438,10 @@ def test_deadline_delay():
     h.backend.tick()
     assert h.body("status", taskId=taskId)["status"]["state"] == "pending"
     assert h.claim() == []
-    h.clock.advance(40)
+    h.clock.advance(40)  # exactly deadline + delay: not yet
+    h.backend.tick()
+    assert h.body("status", taskId=taskId)["status"]["state"] == "pending"
+    h.clock.advance(0.001)
     h.backend.tick()
     assert h.body("status", taskId=taskId)["status"]["state"] == "exception"
 

@@ -136,16 +136,20 @@ class QueueBackend(TaskQueuesMixin, TaskGroupsMixin, ClaimsMixin, ArtifactsMixin
 
     def tick(self) -> None:
         """Run the resolvers at ``clock.now()``: deadlines first, then claim expiry (and the
-        claim checks a refused reclaim queued), then the expiry pass."""
+        claim checks a refused reclaim queued), then the expiry pass.
+
+        A deadline resolves strictly after it has passed (the real queue takes about a minute),
+        so a run's ``resolved`` time is never the deadline instant itself.
+        """
         now = self.clock.now()
         cutoff = to_json(now - timedelta(seconds=self.deadline_delay))
         with self.store.read() as conn:
             overdue = [r["task_id"] for r in conn.execute(
                 "SELECT task_id FROM tasks WHERE state IN ('unscheduled', 'pending', 'running') "
-                "AND deadline <= ? ORDER BY deadline, seq", (cutoff,))]
+                "AND deadline < ? ORDER BY deadline, seq", (cutoff,))]
         for task_id in overdue:
             self._resolve_one(task_id, lambda rec: lifecycle.deadline(rec, now)
-                              if rec.deadline <= now - timedelta(seconds=self.deadline_delay)
+                              if rec.deadline < now - timedelta(seconds=self.deadline_delay)
                               else Transition(rec))
         with self.store.read() as conn:
             expired = [(r["task_id"], r["run_id"]) for r in conn.execute(
