@@ -109,6 +109,7 @@ class Caller:
                  error: QueueError | None = None) -> None:
         self.client_id = client_id
         self.scopes: tuple[str, ...] = tuple(_scopes.normalize_scopes(scopes))
+        self._held = _scopes.ScopeSet(self.scopes)
         self.error = error
 
     @property
@@ -124,7 +125,7 @@ class Caller:
         self.check_authenticated()
         if expression is None:
             return True
-        return _scopes.satisfies(self.scopes, _scopes.expand(expression, params))
+        return _scopes.satisfies(self._held, _scopes.expand(expression, params))
 
     def authorize(self, expression: Any, params: dict[str, Any]) -> None:
         """Raise QueueError('InsufficientScopes') unless the expression is satisfied."""
@@ -132,7 +133,7 @@ class Caller:
         if expression is None:
             return
         required = _scopes.expand(expression, params)
-        missing = _scopes.unsatisfied(self.scopes, required)
+        missing = _scopes.unsatisfied(self._held, required)
         if missing is None:
             return
         raise insufficient_scopes(self.client_id, required, missing)
@@ -383,9 +384,9 @@ class Authenticator:
     def anonymous(self) -> Caller:
         # A caller holds no per-request state, so every anonymous request can share one.
         cached = getattr(self, "_anonymous", None)
-        if cached is None or cached.scopes != _scopes.normalize_scopes(self.anonymous_scopes):
-            cached = self._anonymous = Caller(None, self.anonymous_scopes)
-        return cached
+        if cached is None or cached[0] is not self.anonymous_scopes:
+            cached = self._anonymous = (self.anonymous_scopes, Caller(None, self.anonymous_scopes))
+        return cached[1]
 
     # -- entry point -----------------------------------------------------------------------
     def authenticate(self, request: HawkRequest) -> tuple[Caller, str]:

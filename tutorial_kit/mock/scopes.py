@@ -39,8 +39,28 @@ def scope_match(held: str, required: str) -> bool:
     return held == required
 
 
+class ScopeSet:
+    """Held scopes, prepared for many checks: exact scopes in a set, ``*`` scopes as prefixes
+    (every request checks scopes, so this is on the hot path)."""
+
+    __slots__ = ("scopes", "_exact", "_prefixes")
+
+    def __init__(self, scopes: Iterable[str]) -> None:
+        self.scopes = tuple(scopes)
+        self._exact = frozenset(s for s in self.scopes if not s.endswith("*"))
+        self._prefixes = tuple(s[:-1] for s in self.scopes if s.endswith("*"))
+
+    def grants(self, required: str) -> bool:
+        return required in self._exact or required.startswith(self._prefixes)
+
+    def __iter__(self):
+        return iter(self.scopes)
+
+
 def has_scope(held: Iterable[str], required: str) -> bool:
     """True if any of the held scopes grants ``required``."""
+    if isinstance(held, ScopeSet):
+        return held.grants(required)
     return any(scope_match(h, required) for h in held)
 
 
@@ -127,11 +147,10 @@ def expand(expression: Any, params: Mapping[str, Any]) -> Any:
 
 def satisfies(held: Iterable[str], expression: Any) -> bool:
     """True if the held scopes satisfy a plain (expanded) expression."""
-    held = list(held)
-    return _satisfies(held, expression)
+    return _satisfies(held if isinstance(held, ScopeSet) else ScopeSet(held), expression)
 
 
-def _satisfies(held: list[str], expression: Any) -> bool:
+def _satisfies(held: ScopeSet, expression: Any) -> bool:
     if isinstance(expression, str):
         return has_scope(held, expression)
     if isinstance(expression, Mapping):
@@ -148,7 +167,7 @@ def unsatisfied(held: Iterable[str], expression: Any) -> Any:
     ``AllOf`` keeps its unsatisfied children; ``AnyOf`` is satisfied as soon as one child is, and
     otherwise keeps all of them. A list of one is collapsed to its only element.
     """
-    held = list(held)
+    held = held if isinstance(held, ScopeSet) else ScopeSet(held)
 
     def walk(expr: Any) -> Any:
         if isinstance(expr, str):
