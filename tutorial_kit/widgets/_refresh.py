@@ -162,3 +162,34 @@ def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
+
+
+class Following:
+    """``start``/``stop``/``running`` for a widget that fetches once, then follows in the
+    background. The widget provides ``_step()`` (one fetch; the delay before the next, or None
+    when there is nothing left to follow) and ``_refresher`` (a :class:`Refresher`)."""
+
+    _refresher: Refresher
+
+    def _step(self) -> float | None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Fetch now, then keep following in the background until there is nothing to follow."""
+        from ._client import AsyncInLoopError
+
+        try:
+            delay = self._step()
+        except AsyncInLoopError:  # an AsyncQueue in a running loop: the background fetches first
+            delay = 0.0
+        if delay is not None:
+            self._refresher.start()
+
+    def stop(self) -> None:
+        """Stop following (the view keeps its last state)."""
+        self._refresher.stop()
+
+    @property
+    def running(self) -> bool:
+        """True while the background refresh is active."""
+        return self._refresher.running

@@ -20,7 +20,7 @@ import traitlets
 
 from . import _html as H
 from ._client import AsyncInLoopError, acall, call, describe_error
-from ._refresh import Refresher
+from ._refresh import Following, Refresher
 
 LIVE_LOG = "public/logs/live.log"
 PREVIEW_BYTES = 1 << 20  # previews past 1 MiB are cut: a notebook is no place for huge blobs
@@ -55,7 +55,7 @@ def preview_html(content: bytes, content_type: str, name: str = "") -> str:
         f'<div class="tk-muted">{cut}</div>' if cut else "")
 
 
-class ArtifactBrowser(W.VBox):
+class ArtifactBrowser(Following, W.VBox):
     """The artifacts of ``taskId``'s latest run (or ``runId``), live while the run runs."""
 
     artifacts = traitlets.List()
@@ -94,23 +94,6 @@ class ArtifactBrowser(W.VBox):
             self.start()
 
     # -- public API ------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Load now; keep following while the run is pending or running."""
-        try:
-            delay = self._step()
-        except AsyncInLoopError:  # an AsyncQueue in a running loop: the background loads it
-            delay = 0.0
-        if delay is not None:
-            self._refresher.start()
-
-    def stop(self) -> None:
-        self._refresher.stop()
-
-    @property
-    def running(self) -> bool:
-        """True while the background refresh is active."""
-        return self._refresher.running
 
     def wait(self, timeout: float = 60.0) -> bool:
         """Block until the run is resolved and the final list and log are shown."""

@@ -29,7 +29,7 @@ import httpx
 from . import _html as H
 from . import _sse
 from ._client import AsyncInLoopError, acall, call, describe_error, is_mock, root_url_of
-from ._refresh import Refresher
+from ._refresh import Following, Refresher
 from ._timeline import timeline_svg
 
 RUN_HEADERS = ["runId", "state", "reasonCreated", "reasonResolved", "workerGroup/workerId",
@@ -40,7 +40,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class StatusWidget(W.VBox):
+class StatusWidget(Following, W.VBox):
     """Live view of ``queue.status(taskId)``.
 
     Traits (observable, e.g. with ``widget.observe``): ``state``, ``status`` (the inner status
@@ -95,24 +95,6 @@ class StatusWidget(W.VBox):
             self.start()
 
     # -- public API ------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Fetch now, then keep following in the background until there is nothing to follow."""
-        try:
-            delay = self._step()
-        except AsyncInLoopError:  # an AsyncQueue in a running loop: the background does the first fetch
-            delay = 0.0
-        if delay is not None:
-            self._refresher.start()
-
-    def stop(self) -> None:
-        """Stop following (the view keeps its last state)."""
-        self._refresher.stop()
-
-    @property
-    def running(self) -> bool:
-        """True while the background refresh is active."""
-        return self._refresher.running
 
     def refresh(self) -> dict[str, Any] | None:
         """Fetch the status once and update the view; returns the status (None on error)."""
