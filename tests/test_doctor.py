@@ -80,3 +80,23 @@ def test_connect_makes_fromnow_follow_the_mock_clock(monkeypatch, mock):
         assert queue.createTask(tk.slugid(), task)["status"]["state"] == "pending"
     finally:
         use_clock(None)
+
+
+def test_doctor_shows_the_scopes_the_deployment_reports(mock):
+    """currentScopes, as a deployment's auth service answers it: the mock serves it too."""
+    from tutorial_kit.selfcheck import current_scopes
+
+    queue = tk.Queue({"rootUrl": mock.root_url, "credentials": mock.credentials})
+    assert current_scopes(queue, mock.root_url) == ["*"]
+    anonymous = current_scopes(tk.Queue({"rootUrl": mock.root_url}), mock.root_url)
+    assert "queue:status:*" in anonymous and "*" not in anonymous
+    credentials = next(c for c in tk.doctor(queue) if c.name == "credentials")
+    assert credentials.ok is True and "tutorial with scopes *" in credentials.detail
+    wrong = tk.Queue({"rootUrl": mock.root_url,
+                      "credentials": {"clientId": "tutorial", "accessToken": "not-the-token"}})
+    refused = next(c for c in tk.doctor(wrong) if c.name == "credentials")
+    assert refused.ok is False and "refused" in refused.detail
+    narrow = tk.Queue({"rootUrl": mock.root_url, "credentials": mock.credentials,
+                       "authorizedScopes": ["queue:status:*"]})
+    lacking = next(c for c in tk.doctor(narrow) if c.name == "credentials")
+    assert lacking.ok is False and "lacks queue:create-task:lowest:tutorial/docker-worker" in lacking.detail

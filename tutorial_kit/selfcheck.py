@@ -108,6 +108,36 @@ def _root_url(queue: Any) -> str:
     return _root_url_of(queue)
 
 
+def current_scopes(queue: Any, root_url: str) -> list[str] | None:
+    """The scopes the client's credentials carry, from the deployment's auth service
+    (``GET <rootUrl>/api/auth/v1/scopes/current``, Hawk-signed); None where there is none.
+    Raises :class:`TaskclusterError` when the credentials are refused."""
+    import httpx
+
+    from tutorial_kit.client import hawk
+    from tutorial_kit.client.errors import TaskclusterError
+
+    options = queue.options
+    url = f"{root_url}/api/auth/v1/scopes/current"
+    headers = {}
+    if options.credentials is not None:
+        ext = hawk.make_ext(options.credentials, options.authorizedScopes)
+        headers["Authorization"] = hawk.authorization_header(options.credentials, "GET", url,
+                                                             ext=ext)
+    response = httpx.get(url, headers=headers, timeout=10)
+    if response.status_code == 404:
+        return None
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        raise TaskclusterError(body.get("message") or response.reason_phrase,
+                               status_code=response.status_code,
+                               code=body.get("code") or "UnknownError", url=url)
+    return list(response.json().get("scopes", []))
+
+
 def _credentials(queue: Any, root_url: str) -> Check:
     options = getattr(queue, "options", {}) or {}
     credentials = options.get("credentials") or {}
@@ -117,11 +147,12 @@ def _credentials(queue: Any, root_url: str) -> Check:
                      "none: you can read statuses and public artifacts, not create tasks. "
                      "Set TASKCLUSTER_CLIENT_ID and TASKCLUSTER_ACCESS_TOKEN.")
     try:
-        scopes = queue.currentScopes()["scopes"] if hasattr(queue, "currentScopes") else None
+        scopes = current_scopes(queue, root_url)
     except Exception as error:
         return Check("credentials", False, f"{client_id}: refused ({str(error).splitlines()[0]})")
     if scopes is None:
-        return Check("credentials", None, f"{client_id} (scopes not checked)")
+        return Check("credentials", None, f"{client_id} (this deployment has no auth service "
+                                          "to ask for its scopes)")
     missing = [s for s in LESSON_SCOPES if not _holds(scopes, s)]
     shown = ", ".join(scopes[:5]) + (" …" if len(scopes) > 5 else "")
     if missing:

@@ -175,6 +175,7 @@ class QueueApp:
         p = self.prefix
         return [
             Route(p + API_BASE + "/{rest:path}", self._api, methods=ALL_METHODS),
+            Route(p + "/api/auth/v1/scopes/current", self._current_scopes, methods=["GET"]),
             Route(p + "/schemas/{path:path}", self._schema, methods=["GET", "HEAD", "OPTIONS"]),
             Route(p + "/references/{path:path}", self._reference,
                   methods=["GET", "HEAD", "OPTIONS"]),
@@ -496,6 +497,17 @@ class QueueApp:
                                 + "\n".join(f"  * {e}" for e in errors))
         body = None if reply.status == 204 else reply.body
         return self.json_response(body, reply.status, reply.headers)
+
+    # -- /api/auth/v1/scopes/current ---------------------------------------------------------
+    async def _current_scopes(self, request: Request) -> Response:
+        """The auth service's ``currentScopes`` (a deployment serves it beside the queue): the
+        scopes the caller's credentials carry, so a learner's self-check can show them."""
+        ctx = _Context(name="currentScopes")
+        query_string = request.scope.get("query_string", b"").decode("latin-1")
+        caller, _query = self._authenticate(request, b"", None, query_string)
+        if caller.error is not None:
+            return self.error_response(caller.error, ctx)
+        return self.json_response({"scopes": list(caller.scopes)})
 
     # -- /schemas, /references -------------------------------------------------------------
     async def _schema(self, request: Request) -> Response:
