@@ -950,3 +950,17 @@ def test_handle_refuses_unknown_methods(h):
     with pytest.raises(QueueError) as info:
         h.backend.handle(Call(fake, {}, {}, None, ROOT, "http://x"))
     assert info.value.status == 501
+
+
+def test_claim_work_reads_past_many_unclaimable_rows(h):
+    """Rows the claim must skip (past their deadline, not yet resolved) may fill several of
+    its batches; the claim still finds the claimable ones behind them, in order."""
+    short = to_json(h.now() + timedelta(seconds=5))
+    for _ in range(25):
+        h.create(deadline=short)
+    later = [h.create()[0] for _ in range(3)]
+    h.clock.advance(6)  # past the short deadlines; no tick, so they are still pending
+    first = h.claim(n=2)
+    assert [i["status"]["taskId"] for i in first] == later[:2]
+    assert [i["status"]["taskId"] for i in h.claim(n=5)] == later[2:]
+    assert h.claim() == []

@@ -120,24 +120,34 @@ class ClaimsMixin:
             if self._quarantined(conn, taskQueueId, workerGroup, workerId, now):
                 self._touch_worker(conn, taskQueueId, workerGroup, workerId, now)
                 return Reply({"tasks": []})
-            rows = conn.execute(
-                "SELECT task_id, run_id FROM pending WHERE task_queue_id = ? "
-                "ORDER BY priority_rank, seq", (taskQueueId,)).fetchall()
             claimed: list[tuple[str, int]] = []
-            for row in rows:
-                if len(items) >= wanted:
+            # Read the queue a little at a time, not whole: a claim must not cost more as the
+            # queue grows. A claimed run leaves `pending` at once (_save), so the next batch
+            # starts after the rows this call skipped.
+            skipped, batch_size = 0, wanted + 8
+            while len(items) < wanted:
+                rows = conn.execute(
+                    "SELECT task_id, run_id FROM pending WHERE task_queue_id = ? "
+                    "ORDER BY priority_rank, seq LIMIT ? OFFSET ?",
+                    (taskQueueId, batch_size, skipped)).fetchall()
+                for row in rows:
+                    if len(items) >= wanted:
+                        break
+                    rec = self._load(conn, row["task_id"])
+                    if rec is None or rec.past_deadline(now):
+                        skipped += 1
+                        continue  # the deadline resolver will resolve it
+                    try:
+                        tr = lifecycle.claim(rec, row["run_id"], workerGroup, workerId, now,
+                                             self.claim_timeout)
+                    except QueueError:
+                        skipped += 1
+                        continue  # stale queue row; _save keeps these in step, so this is rare
+                    self._apply(conn, tr, messages)
+                    items.append(self._claim_item(tr.record, row["run_id"], now))
+                    claimed.append((rec.taskId, row["run_id"]))
+                if len(rows) < batch_size:
                     break
-                rec = self._load(conn, row["task_id"])
-                if rec is None or rec.past_deadline(now):
-                    continue  # the deadline resolver will resolve it
-                try:
-                    tr = lifecycle.claim(rec, row["run_id"], workerGroup, workerId, now,
-                                         self.claim_timeout)
-                except QueueError:
-                    continue  # stale queue row; _save keeps these in step, so this is rare
-                self._apply(conn, tr, messages)
-                items.append(self._claim_item(tr.record, row["run_id"], now))
-                claimed.append((rec.taskId, row["run_id"]))
             self._touch_worker(conn, taskQueueId, workerGroup, workerId, now, claimed)
         self.publish(messages)
         return Reply({"tasks": items})
