@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Callable
 
-import httpx
 
 
 @dataclass
@@ -45,37 +43,6 @@ class Result:
                 f"errors {self.errors}")
 
 
-async def run_load(label: str, clients: int, seconds: float,
-                   make_request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
-                   *, warmup: float = 0.5) -> Result:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        latencies: list[float] = []
-        errors = 0
-        counter = 0
-        start_measure = time.perf_counter() + warmup
-        stop = start_measure + seconds
-
-        async def worker(n: int) -> None:
-            nonlocal errors, counter
-            i = 0
-            while True:
-                t0 = time.perf_counter()
-                if t0 >= stop:
-                    return
-                response = await make_request(http, n * 1_000_000 + i)
-                i += 1
-                t1 = time.perf_counter()
-                if t0 >= start_measure:
-                    latencies.append((t1 - t0) * 1000)
-                    counter += 1
-                    if response.status_code >= 400:
-                        errors += 1
-
-        await asyncio.gather(*(worker(n) for n in range(clients)))
-    return Result(label, clients, counter, seconds, latencies, errors)
-
-
 def start_server(argv: list[str], ready: re.Pattern[str], env: dict | None = None,
                  timeout: float = 30.0) -> tuple[subprocess.Popen, re.Match[str]]:
     """Start a server subprocess and wait for a stdout line matching ``ready``."""
@@ -94,16 +61,12 @@ def start_server(argv: list[str], ready: re.Pattern[str], env: dict | None = Non
     raise RuntimeError(f"server {argv} did not start")
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 PYTHON = sys.executable
 
 
 async def run_raw_load(label: str, clients: int, seconds: float, host: str, port: int,
                        make_request: Callable[[int], bytes], *, warmup: float = 0.5) -> Result:
-    """Like :func:`run_load`, on raw asyncio streams (HTTP/1.1 keep-alive, one connection per
+    """A closed-loop load on raw asyncio streams (HTTP/1.1 keep-alive, one connection per
     client) instead of httpx: a generator this light leaves the server as the bottleneck on a
     small machine, where httpx's own cost would cap both servers alike and hide the ratio.
 

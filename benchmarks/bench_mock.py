@@ -139,7 +139,7 @@ def main() -> None:
         ratio8 = status[8][0].rps / status[8][1].rps
         ratios = {c: status[c][0].rps / status[c][1].rps for c in CLIENTS}
         p50 = create[1][0].pct(0.5)
-        print(f"\nstatus throughput mock/bare: "
+        print("\nstatus throughput mock/bare: "
               + ", ".join(f"{c} clients {r:.2f}" for c, r in ratios.items())
               + f"  (target >= 0.75 at 8 clients: {'met' if ratio8 >= 0.75 else 'MISSED'})")
         print(f"createTask p50 {p50:.2f} ms, p99 {create[1][0].pct(0.99):.2f} ms at 1 client "

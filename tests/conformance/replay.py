@@ -27,7 +27,7 @@ import taskcluster.utils as tc_utils
 
 from . import timestamps as ts
 from .concretize import PLACEHOLDER_INSTANT_RE, SYMBOL_RE, Concretizer, ordered_slugid
-from .normalize import Normalizer, Setting
+from .normalize import Normalizer, Setting, _strings
 
 #: Response headers a trace keeps.
 KEPT_HEADERS = ("content-type", "location", "x-taskcluster-artifact-storage-type", "www-authenticate")
@@ -367,17 +367,6 @@ def _message_timeout(step: dict[str, Any]) -> float:
 
 class ReplayError(Exception):
     """The replay cannot go on (e.g. no credentials because an earlier claim failed)."""
-
-
-def _strings(obj: Any):
-    if isinstance(obj, dict):
-        for value in obj.values():
-            yield from _strings(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from _strings(item)
-    elif isinstance(obj, str):
-        yield obj
 
 
 def replay(trace: dict[str, Any], mock: Any) -> ReplayResult:
