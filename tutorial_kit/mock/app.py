@@ -24,19 +24,18 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from tutorial_kit import api
 
 from . import scopes as _scopes
+from .answer import CORS, CORS_HEADERS, NONE, Answer, ReplyCache, request_id
 from .auth import Authenticator, Caller, HawkRequest
 from .call import Call, Reply
 from .clock import to_json
@@ -48,21 +47,18 @@ log = logging.getLogger("tutorial_kit.mock")
 API_BASE = f"/api/{api.SERVICE_NAME}/{api.API_VERSION}"
 MAX_BODY = 10 * 1024 * 1024  # the real service's JSON body limit
 MAX_BLOB = 256 * 1024 * 1024  # what the mock's s3 stand-in accepts in one PUT
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
-CORS_HEADERS = {
-    "access-control-allow-origin": "*",
-    "access-control-allow-methods": "OPTIONS,GET,HEAD,POST,PUT,DELETE,TRACE,CONNECT",
-    "access-control-allow-headers": "X-Requested-With,Content-Type,Authorization,Accept,Origin,"
-                                    "Cache-Control",
-    "access-control-expose-headers": "location,x-for-request-id,x-for-trace-id,"
-                                     "x-taskcluster-artifact-storage-type,www-authenticate",
-    "access-control-max-age": "900",
-}
-API_HEADERS = {"cache-control": "no-store no-cache must-revalidate", **CORS_HEADERS}
-JSON_TYPE = "application/json; charset=utf-8"
+def _route_index() -> dict[tuple[str, str], list[tuple[api.Entry, re.Pattern[str]]]]:
+    """The entries by verb and first path segment (every route starts with a literal one)."""
+    index: dict[tuple[str, str], list[tuple[api.Entry, re.Pattern[str]]]] = {}
+    for entry in api.ENTRIES:
+        first = entry.route.split("/")[1]
+        assert "<" not in first, entry.route
+        index.setdefault((entry.method, first), []).append((entry, entry.regex()))
+    return index
 
-_ROUTES: list[tuple[api.Entry, re.Pattern[str]]] = [(e, e.regex()) for e in api.ENTRIES]
+
+_ROUTES = _route_index()
 _MONITORING = {"ping", "lbheartbeat", "version", "heartbeat"}
 
 
@@ -91,25 +87,39 @@ def footer(method: str, code: str, status: int, when: str) -> str:
 
 def match_route(http_method: str, raw_route: str) -> tuple[api.Entry, dict[str, str]] | None:
     """The entry for a verb and a raw (percent-encoded) route, with its raw parameters."""
-    verb = http_method.lower()
-    for entry, regex in _ROUTES:
-        if entry.method != verb:
-            continue
+    first = raw_route.split("/", 2)[1] if raw_route.startswith("/") else ""
+    for entry, regex in _ROUTES.get((http_method.lower(), first), ()):
         m = regex.match(raw_route)
         if m:
             return entry, m.groupdict()
     return None
 
 
-@dataclass
+class ApiRequest(Request):
+    """Starlette's request, with the headers as one plain ``dict`` (lower-case names, the first
+    of repeated ones): the API path reads several headers per request, and a dict answers
+    each at once where Starlette's ``Headers`` scans the list every time."""
+
+    @property
+    def headers(self) -> dict[str, str]:  # type: ignore[override]
+        cached = self.__dict__.get("_header_dict")
+        if cached is None:
+            cached = self.__dict__["_header_dict"] = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in reversed(self.scope["headers"])}
+        return cached
+
+
 class _Context:
     """What is known about a request so far (for the error envelope and the request log)."""
 
-    name: str | None = None
-    params: dict[str, str] = field(default_factory=dict)
-    payload: Any = field(default_factory=dict)
-    caller: Caller | None = None
+    __slots__ = ("name", "params", "payload", "caller")
 
+    def __init__(self, name: str | None = None, params: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.params: dict[str, str] = params if params is not None else {}
+        self.payload: Any = {}
+        self.caller: Caller | None = None
 
 
 #: Methods whose scope expression URL parameters alone satisfy: checked before the handler, as
@@ -146,6 +156,8 @@ class QueueApp:
         self.control_client_id = control_client_id
         self.public_root_url = public_root_url.rstrip("/") if public_root_url else None
         self.started = time.monotonic()
+        self._api_root = self.prefix + API_BASE + "/"
+        self._reads = ReplyCache(backend)
         self.long_polls = 0  # claimWork calls waiting for work right now
         self.cluster: Any = None  # the simulated cluster (workers.Cluster), once started
         self.livelogs: Any = None  # the cluster's live logs (workers.livelog.LiveLogs), if any
@@ -159,7 +171,14 @@ class QueueApp:
 
     # -- ASGI ------------------------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        await self.starlette(scope, receive, send)
+        # The Queue API skips Starlette's router and middleware: it routes on the raw path
+        # itself (see _dispatch) and turns every failure into an envelope, and a learner's
+        # status poll is the busiest request the mock serves.
+        if scope["type"] == "http" and scope["path"].startswith(self._api_root):
+            answer = await self._api(ApiRequest(scope, receive))
+            await answer(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
 
     def close(self) -> None:
         """Ask long polls and event streams to finish (the server is stopping)."""
@@ -173,8 +192,7 @@ class QueueApp:
         from .control import control_routes
 
         p = self.prefix
-        return [
-            Route(p + API_BASE + "/{rest:path}", self._api, methods=ALL_METHODS),
+        return [  # (the Queue API itself is served by __call__)
             Route(p + "/api/auth/v1/scopes/current", self._current_scopes, methods=["GET"]),
             Route(p + "/schemas/{path:path}", self._schema, methods=["GET", "HEAD", "OPTIONS"]),
             Route(p + "/references/{path:path}", self._reference,
@@ -204,19 +222,13 @@ class QueueApp:
         return raw.decode("latin-1").split("?", 1)[0]
 
     def json_response(self, body: Any, status: int = 200, headers: dict[str, str] | None = None,
-                      *, indent: int | None = None) -> Response:
-        all_headers = dict(API_HEADERS)
-        all_headers.update(headers or {})
-        content = b"" if body is None else dump_json(body, indent=indent)
-        response = Response(content, status_code=status, headers=all_headers,
-                            media_type=None if body is None else JSON_TYPE)
+                      *, indent: int | None = None) -> Answer:
+        """A JSON answer with the API's headers; ``body`` None is an empty reply (no type)."""
         if body is None:
-            # An empty reply (204) must not claim a JSON body.
-            if "content-type" in response.headers:
-                del response.headers["content-type"]
-        return response
+            return Answer(b"", status, dict(headers or {}), content_type=None)
+        return Answer(dump_json(body, indent=indent), status, dict(headers or {}))
 
-    def error_response(self, error: QueueError, ctx: _Context) -> Response:
+    def error_response(self, error: QueueError, ctx: _Context) -> Answer:
         when = to_json(self.now())
         name = ctx.name or "unknown"
         body = {
@@ -232,7 +244,7 @@ class QueueApp:
         return self.json_response(body, error.status, headers)
 
     def internal_error(self, ctx: _Context, exc: BaseException | None = None,
-                       detail: str = "") -> Response:
+                       detail: str = "") -> Answer:
         incident = str(uuid.uuid4())
         if exc is not None:
             log.error("incident %s in %s", incident, ctx.name or "request", exc_info=exc)
@@ -243,44 +255,45 @@ class QueueApp:
             message += "\n" + detail
         return self.error_response(QueueError("InternalServerError", message), ctx)
 
-    async def _not_found(self, request: Request, exc: Exception) -> Response:
+    async def _not_found(self, request: Request, exc: Exception) -> Answer:
         return self.json_response({"error": "Not found"}, 404)
 
-    async def _crash(self, request: Request, exc: Exception) -> Response:
+    async def _crash(self, request: Request, exc: Exception) -> Answer:
         return self.internal_error(_Context(), exc)
 
-    def _preflight(self) -> Response:
-        return Response(b"", status_code=204, headers=dict(API_HEADERS))
+    def _preflight(self) -> Answer:
+        return Answer(b"", 204, content_type=None)
 
     # -- /api/queue/v1 ---------------------------------------------------------------------
-    async def _api(self, request: Request) -> Response:
+    async def _api(self, request: Request) -> Answer:
         started = time.perf_counter()
-        arrived = to_json(self.now())
+        arrived = self.now()
         ctx = _Context()
+        raw = self.raw_path(request)
+        query_string = request.scope.get("query_string", b"").decode("latin-1")
         try:
-            response = await self._dispatch(request, ctx)
+            response = await self._dispatch(request, ctx, raw, query_string)
         except QueueError as err:
             response = self.error_response(err, ctx)
         except ClientDisconnect:  # the caller went away mid-body: nobody to answer, nothing to log
-            response = Response(status_code=400)
+            response = Answer(b"", 400, content_type=None, fixed=NONE)
         except Exception as exc:  # the last line of defence: never a bare 500 or a dead server
             response = self.internal_error(ctx, exc)
-        request_id = str(uuid.uuid4())
-        response.headers["x-for-request-id"] = request_id
-        response.headers["x-for-trace-id"] = request.headers.get("x-for-trace-id") or request_id
+        rid = request_id()
+        response.headers["x-for-request-id"] = rid
+        response.headers["x-for-trace-id"] = request.headers.get("x-for-trace-id") or rid
         caller = ctx.caller
         self.request_log.record(
-            time=arrived, method=ctx.name, http_method=request.method,
-            route=self.raw_path(request), query_string=request.scope.get("query_string", b"")
-            .decode("latin-1"), status=response.status_code,
+            time=arrived, method=ctx.name, http_method=request.method, route=raw,
+            query_string=query_string, status=response.status_code,
             latency_ms=(time.perf_counter() - started) * 1000,
             client_id=caller.client_id if caller is not None and caller.error is None else None)
         return response
 
-    async def _dispatch(self, request: Request, ctx: _Context) -> Response:
+    async def _dispatch(self, request: Request, ctx: _Context, raw: str,
+                        query_string: str) -> Answer:
         if request.method == "OPTIONS":
             return self._preflight()
-        raw = self.raw_path(request)
         base = self.prefix + API_BASE
         route = raw[len(base):] if raw.startswith(base) else raw
         verb = "GET" if request.method == "HEAD" else request.method
@@ -298,7 +311,6 @@ class QueueApp:
         ctx.payload = payload if payload is not None else {}
 
         # 2. who is calling; scopes first when URL parameters are enough to check them
-        query_string = request.scope.get("query_string", b"").decode("latin-1")
         caller, query_string = self._authenticate(request, data, content_type, query_string)
         ctx.caller = caller
         if entry.name in _UP_FRONT:
@@ -325,25 +337,33 @@ class QueueApp:
         elif payload is not None:
             body = payload  # e.g. the legacy {"success": false} of reportCompleted
 
-        params: dict[str, Any] = dict(ctx.params)
-        if "runId" in params:
-            params["runId"] = int(params["runId"])
-        call = Call(entry=entry, params=params, query=query, body=body, caller=caller,
-                    root_url=self.root_url(request))
-
-        # 6. faults, then the model
+        # 6. faults, then the model (or its last answer, while the state is unchanged)
         if self.faults is not None:
             injected = await self.faults.apply(entry.name)
             if injected is not None:
                 raise injected
-        reply = await self._handle(call, request)
+        cached, version = self._reads.lookup(entry.name, ctx.params)
+        if cached is None:
+            params: dict[str, Any] = dict(ctx.params)
+            if "runId" in params:
+                params["runId"] = int(params["runId"])
+            call = Call(entry=entry, params=params, query=query, body=body, caller=caller,
+                        root_url=self.root_url(request))
+            reply = await self._handle(call, request)
         # A handler that never checked scopes must not let a bad signature through.
         if caller.error is not None and entry.scopes is not None:
             raise caller.error
-        return self._reply(entry, reply, ctx)
+        if cached is not None:
+            return Answer(cached)
+        answer = self._reply(entry, reply, ctx)
+        if answer.status_code == 200 and not answer.headers:
+            self._reads.put(entry.name, ctx.params, version, answer.body)
+        return answer
 
     async def _read_body(self, request: Request, limit: int) -> bytes:
         declared = request.headers.get("content-length")
+        if declared is None and "transfer-encoding" not in request.headers:
+            return b""  # HTTP/1.1: a request with neither header has no body
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise QueueError("InputTooLarge", f"The request body is larger than {limit} bytes.")
         chunks: list[bytes] = []
@@ -406,6 +426,8 @@ class QueueApp:
     @staticmethod
     def _check_query(entry: api.Entry, query_string: str) -> dict[str, str]:
         query: dict[str, str] = {}
+        if not query_string:
+            return query
         errors = []
         for key, value in parse_qsl(query_string, keep_blank_values=True):
             if key not in entry.query:
@@ -484,7 +506,7 @@ class QueueApp:
                 unsubscribe()
         return reply
 
-    def _reply(self, entry: api.Entry, reply: Reply, ctx: _Context) -> Response:
+    def _reply(self, entry: api.Entry, reply: Reply, ctx: _Context) -> Answer:
         if not isinstance(reply, Reply):
             return self.internal_error(ctx, detail=f"{entry.name} returned {type(reply).__name__}, "
                                                    "not a Reply")
@@ -499,7 +521,7 @@ class QueueApp:
         return self.json_response(body, reply.status, reply.headers)
 
     # -- /api/auth/v1/scopes/current ---------------------------------------------------------
-    async def _current_scopes(self, request: Request) -> Response:
+    async def _current_scopes(self, request: Request) -> Answer:
         """The auth service's ``currentScopes`` (a deployment serves it beside the queue): the
         scopes the caller's credentials carry, so a learner's self-check can show them."""
         ctx = _Context(name="currentScopes")
@@ -510,13 +532,13 @@ class QueueApp:
         return self.json_response({"scopes": list(caller.scopes)})
 
     # -- /schemas, /references -------------------------------------------------------------
-    async def _schema(self, request: Request) -> Response:
+    async def _schema(self, request: Request) -> Answer:
         return self._document(request, "schema_document")
 
-    async def _reference(self, request: Request) -> Response:
+    async def _reference(self, request: Request) -> Answer:
         return self._document(request, "reference_document")
 
-    def _document(self, request: Request, kind: str) -> Response:
+    def _document(self, request: Request, kind: str) -> Answer:
         if request.method == "OPTIONS":
             return self._preflight()
         path = request.path_params["path"]
@@ -530,7 +552,7 @@ class QueueApp:
         return response
 
     # -- live logs of the simulated cluster ------------------------------------------------
-    async def _livelog(self, request: Request) -> Response:
+    async def _livelog(self, request: Request) -> Any:
         task_id, run_id = request.path_params["taskId"], request.path_params["runId"]
         live = self.livelogs.get(task_id, run_id) if self.livelogs is not None else None
         if live is None:
@@ -543,18 +565,18 @@ class QueueApp:
                                  headers={**CORS_HEADERS, "cache-control": "no-cache"})
 
     # -- the s3 stand-in and the object upload ------------------------------------------------
-    async def _blob(self, request: Request) -> Response:
+    async def _blob(self, request: Request) -> Answer:
         return await self._storage(request, "/mock/v1/blobs/")
 
-    async def _object(self, request: Request) -> Response:
+    async def _object(self, request: Request) -> Answer:
         return await self._storage(request, "/mock/v1/objects/")
 
-    async def _storage(self, request: Request, base: str) -> Response:
+    async def _storage(self, request: Request, base: str) -> Answer:
         """Plain-HTTP uploads and downloads (no Taskcluster auth; signed URLs instead)."""
         if request.method == "OPTIONS":
             return self._preflight()
         started = time.perf_counter()
-        arrived = to_json(self.now())
+        arrived = self.now()
         raw = self.raw_path(request)
         # The model parses the raw (still percent-encoded) key itself (blobs.BlobKey.parse).
         key = raw.split(base, 1)[1]
@@ -578,20 +600,21 @@ class QueueApp:
                                           content_length=int(declared))
                 else:
                     self.backend.put_object(key, query, data, content_type)
-                response = Response(b"", status_code=200, headers=dict(CORS_HEADERS))
+                response = Answer(b"", 200, content_type=None, fixed=CORS)
             elif ctx.name == "blob":
                 data, content_type = self.backend.get_blob(key, query)
                 # The stored content type exactly, as S3 sends it (media_type= would add a
                 # charset to text/* types).
-                response = Response(b"" if request.method == "HEAD" else data, headers={
-                    **CORS_HEADERS, "content-length": str(len(data)),
-                    "content-type": content_type or "application/octet-stream"})
+                response = Answer(b"" if request.method == "HEAD" else data, headers={
+                    "content-length": str(len(data)),
+                    "content-type": content_type or "application/octet-stream"},
+                    content_type=None, fixed=CORS)
             else:
                 response = self.json_response({"error": "Not found"}, 404)
         except QueueError as err:
             response = self.error_response(err, ctx)
         except ClientDisconnect:
-            response = Response(status_code=400)
+            response = Answer(b"", 400, content_type=None, fixed=NONE)
         except Exception as exc:
             response = self.internal_error(ctx, exc)
         self.request_log.record(time=arrived, method=None, http_method=request.method, route=raw,

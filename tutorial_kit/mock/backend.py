@@ -83,6 +83,15 @@ class QueueBackend(TaskQueuesMixin, TaskGroupsMixin, ClaimsMixin, ArtifactsMixin
             init_artifacts()
 
     # == the contract ======================================================================
+    #: Methods whose reply depends only on their URL parameters and the stored state (not on
+    #: the caller, the clock or the rootUrl): the HTTP layer may reuse a reply of one of these
+    #: until :meth:`state_version` changes.
+    STATE_READS = frozenset({"status", "task"})
+
+    def state_version(self) -> int:
+        """A number that changes whenever anything is written to the store."""
+        return self.store.changes()
+
     def implements(self, name: str) -> bool:
         """Is the API method ``name`` implemented here?"""
         return name in BY_NAME and callable(getattr(self, name, None))

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from .answer import Answer
 from .auth import HawkRequest
 from .errors import QueueError
 
@@ -123,7 +124,7 @@ class _Control:
         self.app = app
 
     # -- plumbing --------------------------------------------------------------------------
-    async def _run(self, request: Request, name: str, handler: Any) -> Response:
+    async def _run(self, request: Request, name: str, handler: Any) -> Answer | Response:
         from .app import _Context
 
         ctx = _Context(name=f"mock.{name}")
@@ -142,7 +143,7 @@ class _Control:
             result = handler(request, data)
             if asyncio.iscoroutine(result):
                 result = await result
-            if isinstance(result, Response):
+            if isinstance(result, (Answer, Response)):
                 return result
             return self.app.json_response(result)
         except QueueError as err:
@@ -155,7 +156,7 @@ class _Control:
         return self.app.backend
 
     # -- endpoints -------------------------------------------------------------------------
-    async def index(self, request: Request) -> Response:
+    async def index(self, request: Request) -> Answer | Response:
         def run(_r: Request, _d: Any) -> Any:
             return {"endpoints": ["POST /mock/v1/reset", "POST /mock/v1/seed",
                                   "GET /mock/v1/state", "GET /mock/v1/requests",
@@ -164,7 +165,7 @@ class _Control:
                     "strict": self.app.strict}
         return await self._run(request, "index", run)
 
-    async def reset(self, request: Request) -> Response:
+    async def reset(self, request: Request) -> Answer | Response:
         def run(_r: Request, _d: Any) -> Any:
             self.backend.reset()
             faults = self.app.faults
@@ -173,17 +174,17 @@ class _Control:
             return {"reset": True}
         return await self._run(request, "reset", run)
 
-    async def seed(self, request: Request) -> Response:
+    async def seed(self, request: Request) -> Answer | Response:
         def run(_r: Request, data: Any) -> Any:
             seed = _int_arg(data.get("seed"), "seed")
             self.backend.seed(seed)
             return {"seed": seed}
         return await self._run(request, "seed", run)
 
-    async def state(self, request: Request) -> Response:
+    async def state(self, request: Request) -> Answer | Response:
         return await self._run(request, "state", lambda _r, _d: self.backend.dump())
 
-    async def requests(self, request: Request) -> Response:
+    async def requests(self, request: Request) -> Answer | Response:
         def run(r: Request, _d: Any) -> Any:
             since = _int_arg(r.query_params.get("since"), "since", default=0)
             limit = _int_arg(r.query_params.get("limit"), "limit", minimum=1, maximum=10000,
@@ -193,7 +194,7 @@ class _Control:
                     "last": self.app.request_log.last_seq}
         return await self._run(request, "requests", run)
 
-    async def clock(self, request: Request) -> Response:
+    async def clock(self, request: Request) -> Answer | Response:
         def run(r: Request, data: Any) -> Any:
             clock = self.backend.clock
             if r.method == "POST":
@@ -225,7 +226,7 @@ class _Control:
             return clock.state()
         return await self._run(request, "clock", run)
 
-    async def faults(self, request: Request) -> Response:
+    async def faults(self, request: Request) -> Answer | Response:
         def run(r: Request, data: Any) -> Any:
             faults = self.app.faults
             if faults is None:
@@ -247,7 +248,7 @@ class _Control:
         except FaultError as exc:
             raise QueueError("InputError", str(exc)) from None
 
-    async def remove_fault(self, request: Request) -> Response:
+    async def remove_fault(self, request: Request) -> Answer | Response:
         def run(r: Request, _d: Any) -> Any:
             faults = self.app.faults
             if faults is None or not faults.remove(r.path_params["fault_id"]):
@@ -255,7 +256,7 @@ class _Control:
             return faults.describe()
         return await self._run(request, "faults", run)
 
-    async def events(self, request: Request) -> Response:
+    async def events(self, request: Request) -> Answer | Response:
         from .app import _Context
 
         try:

@@ -165,6 +165,8 @@ class Faults:
     def _take(self, method: str) -> tuple[float, RequestFault | None]:
         """Consume the faults matching `method`: total latency and the failing fault, if any."""
         latency, failing = 0.0, None
+        if not self._requests:
+            return latency, failing  # the usual case: nothing injected
         with self._lock:
             for fault in list(self._requests):
                 if fault.method not in (method, ANY_METHOD):

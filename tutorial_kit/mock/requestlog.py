@@ -10,8 +10,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
+
+from .clock import to_json
 
 # Query keys whose values are safe to show (everything else is kept as a key only).
 _SHOWN_QUERY_KEYS = frozenset({"limit", "continuationToken", "quarantined", "since"})
@@ -48,30 +51,37 @@ def redact_query(query_string: str) -> dict[str, str]:
 
 
 class RequestLog:
-    """A thread-safe ring of the last ``maxlen`` requests."""
+    """A thread-safe ring of the last ``maxlen`` requests.
+
+    ``record`` runs on every request, so it only appends the raw facts; redaction and
+    formatting happen when someone reads the log (:meth:`since`).
+    """
 
     def __init__(self, maxlen: int = 2000) -> None:
-        self._records: deque[RequestRecord] = deque(maxlen=maxlen)
+        self._records: deque[tuple[Any, ...]] = deque(maxlen=maxlen)
         self._seq = 0
         self._lock = threading.Lock()
 
-    def record(self, *, time: str, method: str | None, http_method: str, route: str,
+    def record(self, *, time: datetime | str, method: str | None, http_method: str, route: str,
                query_string: str = "", status: int, latency_ms: float,
-               client_id: str | None) -> RequestRecord:
-        """Append one request; the path must not carry the query string."""
+               client_id: str | None) -> None:
+        """Append one request (``time``: when it arrived, on the mock's clock)."""
         with self._lock:
             self._seq += 1
-            rec = RequestRecord(self._seq, time, method, http_method, route.split("?", 1)[0],
-                                redact_query(query_string), status, round(latency_ms, 3),
-                                client_id)
-            self._records.append(rec)
-            return rec
+            self._records.append((self._seq, time, method, http_method, route, query_string,
+                                  status, latency_ms, client_id))
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[RequestRecord]:
         """Records with ``seq`` greater than the given one, oldest first, at most ``limit``."""
         with self._lock:
-            records = [r for r in self._records if r.seq > seq]
-        return records[:limit] if limit is not None else records
+            raw = [r for r in self._records if r[0] > seq]
+        if limit is not None:
+            raw = raw[:limit]
+        return [RequestRecord(n, to_json(when) if isinstance(when, datetime) else when, method,
+                              http_method, route.split("?", 1)[0], redact_query(query), status,
+                              round(latency, 3), client_id)
+                for n, when, method, http_method, route, query, status, latency, client_id
+                in raw]
 
     @property
     def last_seq(self) -> int:

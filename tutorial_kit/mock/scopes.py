@@ -95,18 +95,30 @@ def _normalized(scopes: frozenset[str]) -> tuple[str, ...]:
 
 # -- expressions ----------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=512)
+def _template(template: str) -> tuple[str, ...]:
+    """A template split into literal text and parameter names, alternating (cached: every
+    request of a method expands the same one)."""
+    return tuple(_PLACEHOLDER.split(template))
+
+
 def _substitute(template: str, params: Mapping[str, Any]) -> str:
-    def value(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in params:
-            raise ScopeExpressionError(f"scope expression needs parameter {name!r}")
-        v = params[name]
+    parts = _template(template)
+    if len(parts) == 1:
+        return template
+    out = []
+    for i, part in enumerate(parts):
+        if not i % 2:
+            out.append(part)
+            continue
+        if part not in params:
+            raise ScopeExpressionError(f"scope expression needs parameter {part!r}")
+        v = params[part]
         if isinstance(v, (list, tuple, dict)) or v is None:
             raise ScopeExpressionError(
-                f"scope parameter {name!r} must be a string or a number, not {type(v).__name__}")
-        return str(v)
-
-    return _PLACEHOLDER.sub(value, template)
+                f"scope parameter {part!r} must be a string or a number, not {type(v).__name__}")
+        out.append(str(v))
+    return "".join(out)
 
 
 def _is_template(node: Any) -> bool:

@@ -184,6 +184,12 @@ class Store:
         with self._lock:
             yield self.conn
 
+    def changes(self) -> int:
+        """How many rows all writes so far inserted, updated or deleted: a number that moves
+        with every committed change (a rolled-back one moves it too, which is harmless)."""
+        with self._lock:
+            return self.conn.total_changes
+
     # -- maintenance ---------------------------------------------------------------------------
     def reset(self) -> None:
         """Empty every table, ours and registered ones."""
