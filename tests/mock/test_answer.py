@@ -95,6 +95,21 @@ def test_reply_cache_refuses_a_body_computed_before_a_change():
     assert cache.lookup("status", {"taskId": "T"}) == (None, 1)
 
 
+def test_reply_cache_stays_within_its_budget():
+    cache = ReplyCache(_Versioned())
+    _, version = cache.lookup("status", {"taskId": "T"})
+    cache.put("status", {"taskId": "big"}, version, b"x" * (ReplyCache.MAX_BODY + 1))
+    assert cache.lookup("status", {"taskId": "big"})[0] is None
+    chunk = b"y" * ReplyCache.MAX_BODY
+    for n in range(ReplyCache.MAX_TOTAL // ReplyCache.MAX_BODY + 5):
+        cache.put("status", {"taskId": str(n)}, version, chunk)
+        assert cache._total <= ReplyCache.MAX_TOTAL
+        assert cache._total == sum(len(b) for b in cache._bodies.values())
+    for n in range(ReplyCache.MAX_ENTRIES + 5):
+        cache.put("status", {"taskId": f"s{n}"}, version, b"z")
+        assert len(cache._bodies) <= ReplyCache.MAX_ENTRIES
+
+
 def test_reply_cache_keeps_only_state_reads():
     cache = ReplyCache(_Versioned())
     assert cache.lookup("createTask", {"taskId": "T"}) == (None, None)

@@ -114,6 +114,8 @@ class ReplyCache:
     """
 
     MAX_ENTRIES = 4096
+    MAX_BODY = 64 * 1024  # a bigger reply (a task with a huge payload) is not kept
+    MAX_TOTAL = 16 * 1024 * 1024
 
     def __init__(self, backend: Any) -> None:
         self._version_of: Callable[[], int] | None = getattr(backend, "state_version", None)
@@ -121,6 +123,7 @@ class ReplyCache:
         self._methods = frozenset(methods) if self._version_of is not None else frozenset()
         self._version: int | None = None
         self._bodies: dict[tuple[str, ...], bytes] = {}
+        self._total = 0
 
     def lookup(self, method: str, params: Mapping[str, str]) -> tuple[bytes | None, int | None]:
         """The stored body (or None) and the state version to :meth:`put` a fresh one under.
@@ -133,7 +136,7 @@ class ReplyCache:
         assert self._version_of is not None
         version = self._version_of()
         if version != self._version:
-            self._bodies.clear()
+            self._clear()
             self._version = version
             return None, version
         return self._bodies.get((method, *params.values())), version
@@ -142,6 +145,14 @@ class ReplyCache:
             body: bytes) -> None:
         if version is None or version != self._version:
             return  # not a state read, or the state moved on while the model answered
-        if len(self._bodies) >= self.MAX_ENTRIES:
-            self._bodies.clear()
-        self._bodies[(method, *params.values())] = body
+        if len(body) > self.MAX_BODY:
+            return
+        if len(self._bodies) >= self.MAX_ENTRIES or self._total + len(body) > self.MAX_TOTAL:
+            self._clear()
+        key = (method, *params.values())
+        self._total += len(body) - len(self._bodies.get(key, b""))
+        self._bodies[key] = body
+
+    def _clear(self) -> None:
+        self._bodies.clear()
+        self._total = 0
