@@ -186,9 +186,10 @@ def _poll(mock, task_id: str) -> dict:
 
 
 def test_a_poll_sees_a_claim_made_by_a_worker(mock, queue):
-    task_id = _create(queue)
+    task_id = _create(queue, taskQueueId="proj-answer/claim")  # its own queue: the only task
     assert _poll(mock, task_id)["state"] == "pending"
-    claimed = queue.claimWork(QUEUE_ID, {"workerGroup": "g", "workerId": "w", "tasks": 1})
+    claimed = queue.claimWork("proj-answer/claim",
+                              {"workerGroup": "g", "workerId": "w", "tasks": 1})
     assert [c["status"]["taskId"] for c in claimed["tasks"]] == [task_id]
     assert _poll(mock, task_id)["state"] == "running"
     queue.reportCompleted(task_id, "0")
