@@ -964,3 +964,34 @@ def test_claim_work_reads_past_many_unclaimable_rows(h):
     assert [i["status"]["taskId"] for i in first] == later[:2]
     assert [i["status"]["taskId"] for i in h.claim(n=5)] == later[2:]
     assert h.claim() == []
+
+
+def test_an_idle_workers_repeated_claims_leave_the_store_alone(h):
+    # A long poll re-runs an empty claim every 50 ms: those must not write, or every learner's
+    # cached status poll would be recomputed and a file store would sync 20 times a second.
+    assert h.claim() == []  # first sight: the task queue and the worker are recorded
+    before = h.backend.state_version()
+    for _ in range(5):
+        h.clock.advance(0.05)
+        assert h.claim() == []
+    assert h.backend.state_version() == before
+    seen = h.body("getWorker", provisionerId="prov", workerType="wt", workerGroup="wg",
+                  workerId="w1")["lastDateActive"]
+    h.clock.advance(61)  # a minute on, activity is recorded again
+    assert h.claim() == []
+    assert h.backend.state_version() != before
+    worker = h.body("getWorker", provisionerId="prov", workerType="wt", workerGroup="wg",
+                    workerId="w1")
+    assert worker["lastDateActive"] == to_json(h.now()) != seen
+    queue = h.body("getTaskQueue", taskQueueId="prov/wt")
+    assert queue["lastDateActive"] == to_json(h.now())
+
+
+def test_a_claim_that_gets_a_task_is_always_recorded(h):
+    assert h.claim() == []
+    task_id, _ = h.create()
+    (item,) = h.claim()
+    worker = h.body("getWorker", provisionerId="prov", workerType="wt", workerGroup="wg",
+                    workerId="w1")
+    assert worker["recentTasks"] == [{"taskId": task_id, "runId": 0}]
+    assert item["status"]["taskId"] == task_id

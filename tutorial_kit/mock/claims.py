@@ -26,6 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 ACTIVITY_EXPIRY = timedelta(days=1)
 #: How many recent tasks a worker record keeps.
 RECENT_TASKS = 20
+#: A task queue's or worker's activity (``lastDateActive``, ``expires``) is refreshed at most
+#: this often, in queue time. The real queue rate-limits these writes too (by hours); here the
+#: reason is an idle worker's long poll, which re-runs its claim every 50 ms and would otherwise
+#: write to the store twenty times a second, worker by worker.
+SEEN_REFRESH = timedelta(seconds=60)
 
 
 def task_scopes(taskId: str, runId: int, task: dict[str, Any]) -> list[str]:
@@ -65,18 +70,31 @@ class ClaimsMixin:
     def _touch_worker(self: QueueBackend, conn: sqlite3.Connection, taskQueueId: str,
                       workerGroup: str | None, workerId: str | None, now: datetime,
                       claimed: list[tuple[str, int]] = ()) -> None:
-        """Worker activity creates/refreshes the task queue and the worker."""
+        """Worker activity creates/refreshes the task queue and the worker (a refresh at most
+        every ``SEEN_REFRESH``, unless the worker claimed something)."""
         expires = to_json(now + ACTIVITY_EXPIRY)
         stamp = to_json(now)
-        conn.execute(
-            "INSERT INTO task_queues (task_queue_id, expires, last_date_active) VALUES (?, ?, ?) "
-            "ON CONFLICT(task_queue_id) DO UPDATE SET expires = MAX(expires, excluded.expires), "
-            "last_date_active = excluded.last_date_active", (taskQueueId, expires, stamp))
+        recently = to_json(now - SEEN_REFRESH)
+
+        def fresh(row: sqlite3.Row | None) -> bool:
+            seen = row["last_date_active"] if row is not None else None
+            return seen is not None and recently < seen <= stamp
+
+        row = conn.execute("SELECT last_date_active FROM task_queues WHERE task_queue_id = ?",
+                           (taskQueueId,)).fetchone()
+        if not fresh(row):
+            conn.execute(
+                "INSERT INTO task_queues (task_queue_id, expires, last_date_active) "
+                "VALUES (?, ?, ?) ON CONFLICT(task_queue_id) DO UPDATE SET "
+                "expires = MAX(expires, excluded.expires), "
+                "last_date_active = excluded.last_date_active", (taskQueueId, expires, stamp))
         if workerGroup is None or workerId is None:
             return
-        row = conn.execute("SELECT recent_tasks FROM workers WHERE task_queue_id = ? AND "
-                           "worker_group = ? AND worker_id = ?",
+        row = conn.execute("SELECT recent_tasks, last_date_active FROM workers WHERE "
+                           "task_queue_id = ? AND worker_group = ? AND worker_id = ?",
                            (taskQueueId, workerGroup, workerId)).fetchone()
+        if not claimed and fresh(row):
+            return
         recent = json.loads(row["recent_tasks"]) if row else []
         recent.extend({"taskId": t, "runId": r} for t, r in claimed)
         recent = recent[-RECENT_TASKS:]
