@@ -1,6 +1,6 @@
 """What the mock's HTTP layer sends back: :class:`Answer`, a small ASGI response.
 
-Every API reply carries the same eight fixed headers (cache control, CORS). Starlette's
+Every API reply carries the same six fixed headers (cache control, CORS). Starlette's
 ``Response`` would rebuild and re-encode them for each reply; a learner's status poll is the
 mock's busiest path, so the fixed headers are encoded once here (:class:`FixedHeaders`) and an
 answer only encodes what is its own (``Location``, ``x-for-request-id``, ...). An ``Answer`` is
@@ -100,6 +100,7 @@ def request_id() -> str:
     n = _ids.getrandbits(128) & ~(0xF000 << 64) & ~(0xC << 60) | (0x4000 << 64) | (0x8 << 60)
     h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
 
 class ReplyCache:
     """Encoded replies of the model's state reads, reused while the state is unchanged.
