@@ -53,8 +53,9 @@ def redact_query(query_string: str) -> dict[str, str]:
 class RequestLog:
     """A thread-safe ring of the last ``maxlen`` requests.
 
-    ``record`` runs on every request, so it only appends the raw facts; redaction and
-    formatting happen when someone reads the log (:meth:`since`).
+    ``record`` runs on every request, so it keeps the facts as they come and formats them
+    when someone reads the log (:meth:`since`); only a query string is redacted at once, so
+    no bewit is ever held.
     """
 
     def __init__(self, maxlen: int = 2000) -> None:
@@ -68,7 +69,8 @@ class RequestLog:
         """Append one request (``time``: when it arrived, on the mock's clock)."""
         with self._lock:
             self._seq += 1
-            self._records.append((self._seq, time, method, http_method, route, query_string,
+            query = redact_query(query_string) if query_string else {}
+            self._records.append((self._seq, time, method, http_method, route, query,
                                   status, latency_ms, client_id))
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[RequestRecord]:
@@ -78,7 +80,7 @@ class RequestLog:
         if limit is not None:
             raw = raw[:limit]
         return [RequestRecord(n, to_json(when) if isinstance(when, datetime) else when, method,
-                              http_method, route.split("?", 1)[0], redact_query(query), status,
+                              http_method, route.split("?", 1)[0], dict(query), status,
                               round(latency, 3), client_id)
                 for n, when, method, http_method, route, query, status, latency, client_id
                 in raw]
