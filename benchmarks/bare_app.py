@@ -4,7 +4,7 @@ It answers ``GET /api/queue/v1/task/<taskId>/status`` with a fixed status struct
 size as the mock's, and ``PUT /api/queue/v1/task/<taskId>`` by echoing a small JSON body, with
 nothing else: no auth, no validation, no store. Uvicorn runs with the same settings as the mock
 queue's server (``tutorial_kit.mock.server._run_in_thread``): asyncio loop, h11, no access log,
-no lifespan, no websockets, keep-alive 5 s; the same listening socket (``server._bind``); in
+no lifespan, no websockets, the same keep-alive; the same listening socket (``server._bind``); in
 a thread beside the main thread like the mock.
 
 Run: ``python -m benchmarks.bare_app`` prints ``export TASKCLUSTER_ROOT_URL=...`` and serves on a
@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tutorial_kit.mock.server import _bind
+from tutorial_kit.mock.server import KEEP_ALIVE_SECONDS, _bind
 
 STATUS = {"status": {
     "taskId": "fN1SbArXTPSVFNUvaOlinQ", "provisionerId": "proj-bench", "workerType": "worker",
@@ -60,7 +60,7 @@ def main() -> int:
     # The same uvicorn settings as tutorial_kit.mock.server._run_in_thread.
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             loop="asyncio", ws="none", timeout_graceful_shutdown=3,
-                            timeout_keep_alive=5)
+                            timeout_keep_alive=KEEP_ALIVE_SECONDS)
     server = uvicorn.Server(config)
 
     def run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import httpx
 import pytest
@@ -132,3 +133,28 @@ def test_connect_uses_the_environment_when_set(monkeypatch, capsys):
         task_id = taskcluster.slugId()
         queue.createTask(task_id, task_def())
         assert mock.backend.dump()["tasks"][0]["taskId"] == task_id
+
+
+def test_an_idle_connection_outlives_the_clients_own_idle_expiry():
+    # httpx (so tutorial_kit's client) reuses a pooled connection idle for up to 5 s; a server
+    # that closed at 5 s too would meet some of those requests with a closed socket.
+    client_expiry = httpx.Limits().keepalive_expiry
+    mock = start(workers=False)
+    try:
+        with socket.create_connection(("127.0.0.1", mock.port), timeout=5) as conn:
+            reader = conn.makefile("rb")
+            request = (f"GET /api/queue/v1/ping HTTP/1.1\r\nHost: 127.0.0.1:{mock.port}\r\n\r\n"
+                       ).encode()
+            statuses = []
+            for pause in (0.0, client_expiry + 0.2):
+                time.sleep(pause)
+                conn.sendall(request)
+                statuses.append(reader.readline())
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                reader.read(length)
+        assert statuses == [b"HTTP/1.1 200 OK\r\n"] * 2
+    finally:
+        mock.stop()

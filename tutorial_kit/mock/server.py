@@ -241,10 +241,17 @@ def launch(app: QueueApp, *, host: str = "127.0.0.1", port: int = 0,
     return mock
 
 
+#: How long an idle keep-alive connection stays open: well above the idle expiry of httpx's
+#: pool (so of tutorial_kit's client), 5 s, so a client always lets a connection go before the
+#: server closes it. With both at 5 s, a request sent on a connection idle for about 5 s could
+#: meet the server closing it and fail with a read error; a 32-worker claim storm in CI did.
+KEEP_ALIVE_SECONDS = 75
+
+
 def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
     config = uvicorn.Config(mock.app, log_level="warning", access_log=False, lifespan="off",
                             loop="asyncio", ws="none", timeout_graceful_shutdown=3,
-                            timeout_keep_alive=5)
+                            timeout_keep_alive=KEEP_ALIVE_SECONDS)
     server = uvicorn.Server(config)
     mock._server = server
     failed: list[BaseException] = []
