@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tutorial_kit.client.transport import sync_transport
+
 
 class MockOnlyError(RuntimeError):
     """A mock-only feature was asked of a real deployment."""
@@ -48,7 +50,8 @@ class MockControl:
 
     def __init__(self, target: Any, *, timeout: float = 10.0):
         self.root_url = _root_url_of(target)
-        self._http = httpx.Client(base_url=f"{self.root_url}/mock/v1", timeout=timeout)
+        self._http = httpx.Client(base_url=f"{self.root_url}/mock/v1", timeout=timeout,
+                                  transport=sync_transport())
         self._is_mock: bool | None = None
 
     # -- detection ---------------------------------------------------------------------------
