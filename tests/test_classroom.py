@@ -78,16 +78,39 @@ def test_classroom_serve_writes_credentials_and_serves_with_strict_auth(tmp_path
         proc.wait(timeout=20)
 
 
-def test_classroom_keeps_learner_commands_off_the_teachers_machine_by_default():
-    """The built-in workers run; the shell engine is off unless asked for."""
-    from tutorial_kit.mock import start
+def test_without_a_sandbox_the_classroom_refuses_learner_commands(tmp_path):
+    """No bubblewrap: `classroom serve` says so and how to install it, and runs no learner
+    command (the task resolves exception/resource-unavailable, saying why); built-in/* still
+    work. Only --unsafe-no-sandbox runs them, as the teacher's user."""
+    from hardening.classroom import ClassroomServer, everything_published, wait_resolved
 
-    with start(workers=True, claim_wait=0.2, shell_queues=[]) as mock:
-        assert mock.cluster.task_queues == ["built-in/succeed", "built-in/fail"]
-        queue = tk.Queue({"rootUrl": mock.root_url, "credentials": mock.credentials})
-        shell_task = tk.slugid()  # created first: had a shell engine been running, it would run
-        queue.createTask(shell_task, tk.lessons.tutorial_task("true"))
+    marker = tmp_path / "ran-on-the-teachers-machine"
+    no_bwrap = {"TUTORIAL_KIT_BWRAP": str(tmp_path / "no-such-bwrap")}
+    with ClassroomServer(tmp_path / "refusing", env=no_bwrap) as server:
+        assert "bubblewrap (bwrap) is not installed" in server.stderr
+        assert "apt-get install bubblewrap" in server.stderr
+        assert "--unsafe-no-sandbox" in server.stderr
+        alice = server.queue("alice")
         task_id = tk.slugid()
-        queue.createTask(task_id, tk.lessons.tutorial_task(task_queue="built-in/succeed"))
-        assert tk.lessons.wait_resolved(queue, task_id, timeout=30)["state"] == "completed"
-        assert queue.status(shell_task)["status"]["state"] == "pending"
+        alice.createTask(task_id, tk.lessons.tutorial_task(f"touch {marker}",
+                                                           schedulerId="alice"))
+        status = wait_resolved(alice, task_id)
+        assert (status["state"], status["runs"][0]["reasonResolved"]) == (
+            "exception", "resource-unavailable")
+        data, errors = everything_published(alice, task_id)
+        log = data["public/logs/live_backing.log"].decode()
+        assert "runs no learner commands" in log and "bubblewrap" in log
+        assert "public/passwd.txt" in errors
+        assert not marker.exists()
+        builtin = tk.slugid()
+        alice.createTask(builtin, tk.lessons.tutorial_task(task_queue="built-in/succeed",
+                                                           schedulerId="alice", payload={}))
+        assert wait_resolved(alice, builtin)["state"] == "completed"
+    with ClassroomServer(tmp_path / "unsafe", "--unsafe-no-sandbox", env=no_bwrap) as server:
+        assert "NO SANDBOX" in server.stderr
+        alice = server.queue("alice")
+        task_id = tk.slugid()
+        alice.createTask(task_id, tk.lessons.tutorial_task(f"touch {marker}",
+                                                           schedulerId="alice"))
+        assert wait_resolved(alice, task_id)["state"] == "completed"
+        assert marker.exists()  # as the teacher's user, on the teacher's machine

@@ -4,13 +4,15 @@
                                   [--claim-timeout SECONDS] [--access-token T] [--no-workers]
                                   [--shell-queue QUEUE ...] [--strict] [--prefix /PATH]
     tutorial-kit classroom serve --roster FILE [--credentials FILE] [--host ...] [--port ...]
+                                 [--db PATH] [--unsafe-no-sandbox]
     tutorial-kit lab [--memory] [jupyter options]
     tutorial-kit doctor
     tutorial-kit --version
 
 ``mock-queue serve`` prints three ``export TASKCLUSTER_...`` lines first (paste them into another
 shell, or read them from a script), then logs to stderr until Ctrl-C. ``classroom serve`` runs
-one shared mock queue with strict auth and a client per learner of the roster
+one shared mock queue with strict auth and a client per learner of the roster, learners' task
+commands in a bubblewrap sandbox, credentials kept across restarts with ``--db``
 (docs/teaching.md). ``lab`` opens the tutorial; ``doctor`` checks the environment.
 """
 
@@ -62,21 +64,37 @@ def _mock_queue_serve(args: argparse.Namespace) -> int:
 
 
 def _classroom_serve(args: argparse.Namespace) -> int:
-    from tutorial_kit.mock.classroom import enroll, read_roster, write_credentials
+    from tutorial_kit.mock.auth import new_access_token
+    from tutorial_kit.mock.classroom import Keeper, enroll, read_roster, write_credentials
     from tutorial_kit.mock.server import serve
+    from tutorial_kit.mock.workers.sandbox import classroom_sandbox
 
-    learners, clients = enroll(read_roster(args.roster))
+    keeper = Keeper.beside(args.db)
+    learners, clients = enroll(read_roster(args.roster), kept=keeper.learners)
+    teacher_token = args.access_token or keeper.teacher or new_access_token()
+    keeper.save(teacher_token, learners)
     write_credentials(args.credentials, learners)
     sys.stderr.write(f"tutorial-kit: {len(learners)} learner(s) enrolled; their credentials are "
-                     f"in {args.credentials}. The lines below are the teacher's (scope *).\n")
-    if not args.run_learner_commands:
-        sys.stderr.write("tutorial-kit: the shell engine is off: learners' tasks on "
-                         "tutorial/docker-worker will wait (built-in/* still run). Pass "
-                         "--run-learner-commands to run them, as this machine's user.\n")
+                     f"in {args.credentials}"
+                     + (f" (kept across restarts in {keeper.path})" if keeper.path else
+                        " (new ones at every start: pass --db to keep them)")
+                     + ". The lines below are the teacher's (scope *).\n")
+    sandbox = None
+    if not args.no_workers:
+        sandbox = classroom_sandbox(allow_unsandboxed=args.unsafe_no_sandbox)
+        if sandbox.kind == "bwrap":
+            sys.stderr.write(f"tutorial-kit: learners' task commands run in a sandbox: "
+                             f"{sandbox.description}.\n")
+        elif sandbox.kind == "refused":
+            sys.stderr.write(f"tutorial-kit: WARNING: {sandbox.why}. Until then learners' tasks "
+                             "on tutorial/docker-worker resolve exception (resource-unavailable) "
+                             "and run nothing; built-in/* still work. On a throwaway machine "
+                             "you may pass --unsafe-no-sandbox instead.\n")
+        else:
+            sys.stderr.write(f"tutorial-kit: WARNING: {sandbox.description}.\n")
     return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
-                 access_token=args.access_token, workers=not args.no_workers, strict=True,
-                 claim_wait=args.claim_wait, clients=clients,
-                 shell_queues=None if args.run_learner_commands else [])
+                 access_token=teacher_token, workers=not args.no_workers, strict=True,
+                 claim_wait=args.claim_wait, clients=clients, sandbox=sandbox, mode="classroom")
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -148,9 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to write learner,clientId,accessToken lines")
     _add_server_options(room, host_help="address to listen on, e.g. 0.0.0.0 for the class "
                                         "(default 127.0.0.1)")
-    room.add_argument("--run-learner-commands", action="store_true",
-                      help="let the shell engine run learners' task commands on this machine "
-                           "(as this user: use a throwaway machine); off by default")
+    room.add_argument("--unsafe-no-sandbox", action="store_true",
+                      help="where no sandbox (bubblewrap) works, run learners' task commands "
+                           "anyway, as this machine's user with its rights (a throwaway machine "
+                           "only); by default they run in bubblewrap, or are refused")
     room.set_defaults(run=_classroom_serve)
     classroom.set_defaults(run=lambda _args: _usage(classroom))
 

@@ -15,9 +15,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+DEPLOYMENT_UNKNOWN = "deployment"
 PACKAGES = ("tutorial-kit", "httpx", "jupyterlab", "ipykernel", "ipywidgets", "pandas")
 # Scopes the lessons need on a real deployment, for the tutorial's task queue.
 LESSON_SCOPES = ("queue:create-task:lowest:tutorial/docker-worker",)
+# The Queue's priorities, highest first: createTask at one priority accepts the scope of that
+# priority or of any higher one.
+PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
 
 
 @dataclass
@@ -85,11 +89,17 @@ def _widgets() -> Check:
 def _queue(queue: Any) -> list[Check]:
     from tutorial_kit.mockctl import MockControl
 
+    from tutorial_kit.connection import CLASSROOM, MOCK, deployment_kind
+
     root_url = _root_url(queue)
     checks = []
-    on_mock = MockControl(root_url).is_mock()
-    kind = "the tutorial's mock queue" if on_mock else "a real Taskcluster deployment"
-    checks.append(Check("deployment", True, f"{root_url} ({kind})"))
+    kind = deployment_kind(root_url)
+    if kind == DEPLOYMENT_UNKNOWN and MockControl(root_url).is_mock():
+        kind = MOCK  # a mock from before it said what it is
+    what = {MOCK: "the tutorial's mock queue",
+            CLASSROOM: "a classroom's shared mock queue (tutorial-kit classroom serve)"}.get(
+                kind, "a real Taskcluster deployment")
+    checks.append(Check("deployment", True, f"{root_url} ({what})"))
     started = time.perf_counter()
     try:
         queue.ping()
@@ -161,8 +171,22 @@ def _credentials(queue: Any, root_url: str) -> Check:
 
 
 def _holds(held: list[str], scope: str) -> bool:
-    """Taskcluster scope satisfaction: exact, or a held scope ending in '*' as a prefix."""
-    return any(h == scope or (h.endswith("*") and scope.startswith(h[:-1])) for h in held)
+    """Does ``held`` satisfy ``scope`` as the Queue checks it?
+
+    Taskcluster scope satisfaction (exact, or a held scope ending in ``*`` as a prefix), and,
+    for ``queue:create-task:<priority>:<taskQueueId>``, the scope of any higher priority too:
+    createTask at ``lowest`` is allowed by ``queue:create-task:highest:...``.
+    """
+    def satisfied(one: str) -> bool:
+        return any(h == one or (h.endswith("*") and one.startswith(h[:-1])) for h in held)
+
+    prefix = "queue:create-task:"
+    if scope.startswith(prefix):
+        priority, _, task_queue = scope[len(prefix):].partition(":")
+        if priority in PRIORITIES and task_queue:
+            higher = PRIORITIES[:PRIORITIES.index(priority) + 1]
+            return any(satisfied(f"{prefix}{p}:{task_queue}") for p in higher)
+    return satisfied(scope)
 
 
 def doctor(queue: Any = None) -> Report:

@@ -5,7 +5,11 @@
   and the run fails;
 * it gets a clean environment (no credentials of the mock);
 * it never starts for a server that listens beyond loopback without strict auth (the refusal
-  comes before any worker starts: ``test_binding.py``).
+  comes before any worker starts: ``test_binding.py``);
+* in a classroom (``classroom serve``, default flags) every learner command runs in bubblewrap:
+  the server's working directory, the teacher's home and other learners' task directories are
+  out of its sight, and so of its artifacts and log; it runs as ``nobody`` when the server is
+  root, with limits (the no-sandbox refusal: ``tests/test_classroom.py``).
 
 Waits poll the queue with a bound; none depends on a sleep being long enough.
 """
@@ -112,3 +116,149 @@ def test_commands_get_no_credentials_of_the_mock(cluster: MockQueue) -> None:
     assert "TASK_ID=" + task_id in log  # the environment was printed at all
     assert cluster.credentials["accessToken"] not in log
     assert "TASKCLUSTER_ACCESS_TOKEN" not in log and "TASKCLUSTER_CLIENT_ID" not in log
+
+
+# -- a classroom's sandbox -------------------------------------------------------------------
+# `classroom serve` with default flags runs every learner's commands in bubblewrap. These tests
+# act as learners against the real CLI and look for the teacher's data where a learner could
+# reach it: every artifact (data and error) of the task, its log, the server's own output.
+
+needs_bwrap = pytest.mark.skipif(
+    __import__("tutorial_kit.mock.workers.sandbox", fromlist=["find_bwrap"]).find_bwrap() is None,
+    reason="bubblewrap is not installed (`apt-get install bubblewrap`; `make test` installs it "
+           "when root)")
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    from .classroom import ClassroomServer
+
+    with ClassroomServer(tmp_path_factory.mktemp("classroom") / "teacher") as server:
+        assert "run in a sandbox: bubblewrap" in server.stderr
+        yield server
+
+
+@needs_bwrap
+def test_a_learner_task_cannot_read_the_servers_directory_or_the_teachers_home(classroom):
+    import pathlib
+    import secrets
+    import shutil
+
+    import tutorial_kit as tk
+
+    from .classroom import everything_published, wait_resolved
+
+    marker = secrets.token_hex(8)
+    in_cwd = classroom.workdir / "teacher-notes.txt"  # beside the credentials file and store
+    in_cwd.write_text(f"CWD-SECRET-{marker}\n")
+    home_dir = pathlib.Path.home() / f".tutorial-kit-test-{marker}"
+    home_dir.mkdir()
+    in_home = home_dir / "secret.txt"
+    in_home.write_text(f"HOME-SECRET-{marker}\n")
+    credentials = classroom.workdir / "classroom-credentials.csv"
+    targets = [str(in_cwd), str(in_home), str(credentials)]
+    secrets_to_keep = [f"CWD-SECRET-{marker}", f"HOME-SECRET-{marker}",
+                       classroom.learners["bob"]["accessToken"], classroom.teacher["accessToken"]]
+    try:
+        script = "; ".join(
+            f"cat {p}; cp {p} copy-{i}; ln -s {p} link-{i}; cat ../../../../../..{p}; "
+            f"ls -la {pathlib.Path(p).parent}"
+            for i, p in enumerate(targets)) + "; ls -la ~ /tmp /; true"
+        artifacts = {}
+        for i, p in enumerate(targets):
+            artifacts[f"public/absolute-{i}"] = {"type": "file", "path": p}
+            artifacts[f"public/upward-{i}"] = {"type": "file", "path": "../../../../../.." + p}
+            artifacts[f"public/link-{i}"] = {"type": "file", "path": f"link-{i}"}
+            artifacts[f"public/folder-{i}"] = {"type": "directory",
+                                               "path": str(pathlib.Path(p).parent)}
+        artifacts["public/task-dir"] = {"type": "directory", "path": "."}
+        alice = classroom.queue("alice")
+        task_id = tk.slugid()
+        alice.createTask(task_id, tk.lessons.tutorial_task(
+            script, artifacts=artifacts, schedulerId="alice"))
+        status = wait_resolved(alice, task_id)
+        data, errors = everything_published(alice, task_id)
+        log = data["public/logs/live_backing.log"].decode()
+        assert "bubblewrap" in log and "$ /bin/bash -c" in log, log  # the command really ran
+        for i in range(len(targets)):
+            for kind in ("absolute", "upward", "link", "folder"):
+                assert "file-missing-on-worker" in errors[f"public/{kind}-{i}"], (kind, i, errors)
+        for name, body in data.items():
+            for secret in secrets_to_keep:
+                assert secret.encode() not in body, f"{secret[:12]}... reached {name}"
+        for secret in secrets_to_keep[:2]:
+            assert secret not in classroom.stderr
+        assert status["state"] in ("completed", "failed")
+    finally:
+        shutil.rmtree(home_dir, ignore_errors=True)
+
+
+@needs_bwrap
+def test_a_learner_task_cannot_see_another_learners_task_directory(classroom):
+    import pathlib
+    import secrets
+    import time
+
+    import tutorial_kit as tk
+
+    from .classroom import everything_published, wait_resolved
+
+    marker = f"ALICE-{secrets.token_hex(8)}"
+    alice, bob = classroom.queue("alice"), classroom.queue("bob")
+    alice_task = tk.slugid()
+    alice.createTask(alice_task, tk.lessons.tutorial_task(
+        f"echo {marker} > mine.txt; sleep 60", schedulerId="alice", artifacts={}))
+    # wait until alice's file is really there, on the teacher's machine
+    give_up = time.monotonic() + 30
+    where = f"tutorial-kit-cluster-*/runs/{alice_task}-0-*/mine.txt"
+    # the server's $TMPDIR, or /tmp when that is private and the sandbox runs as nobody
+    while not (found := [*classroom.tmp.glob(where), *pathlib.Path("/tmp").glob(where)]):
+        assert time.monotonic() < give_up, "alice's task did not start"
+        time.sleep(0.1)
+    alices_file = found[0]
+    assert alices_file.read_text().strip() == marker
+    runs = alices_file.parent.parent
+    bob_task = tk.slugid()
+    bob.createTask(bob_task, tk.lessons.tutorial_task(
+        f"cat {alices_file}; ls -la {runs} {alices_file.parent}; "
+        "find / -name mine.txt 2>/dev/null; cat /proc/*/root/task/mine.txt; ls /proc; true",
+        schedulerId="bob", artifacts={
+            "public/alices.txt": {"type": "file", "path": str(alices_file)},
+            "public/runs": {"type": "directory", "path": str(runs)}}))
+    wait_resolved(bob, bob_task)
+    data, errors = everything_published(bob, bob_task)
+    log = data["public/logs/live_backing.log"].decode()
+    assert "find / -name mine.txt" in log
+    assert marker not in log and all(marker.encode() not in body for body in data.values())
+    assert "file-missing-on-worker" in errors["public/alices.txt"]
+    assert "file-missing-on-worker" in errors["public/runs"]
+    assert alices_file.read_text().strip() == marker  # it was there all along
+    alice.cancelTask(alice_task)
+
+
+@needs_bwrap
+def test_a_learner_task_runs_limited_and_not_as_the_teacher(classroom):
+    import os
+
+    import tutorial_kit as tk
+
+    from tutorial_kit.mock.workers.sandbox import NOBODY, Limits
+
+    from .classroom import everything_published, wait_resolved
+
+    alice = classroom.queue("alice")
+    task_id = tk.slugid()
+    alice.createTask(task_id, tk.lessons.tutorial_task(
+        'echo "uid=$(id -u) nproc=$(ulimit -u) as=$(ulimit -v) fsize=$(ulimit -f) '
+        'core=$(ulimit -c)"; (head -c 100000000 /dev/zero > big) 2>/dev/null; '
+        'echo "big=$(stat -c %s big)"; curl -s -m 2 http://example.com >/dev/null 2>&1 '
+        '|| echo "network: none"', schedulerId="alice", artifacts={}))
+    assert wait_resolved(alice, task_id)["state"] == "completed"
+    log = everything_published(alice, task_id)[0]["public/logs/live_backing.log"].decode()
+    limits = Limits()
+    expected_uid = NOBODY if os.geteuid() == 0 else os.getuid()
+    assert f"uid={expected_uid} " in log, log
+    assert f"as={limits.memory_bytes // 1024} fsize={limits.file_bytes // 1024} core=0" in log
+    assert f"big={limits.file_bytes}" in log  # the write stopped at the file size limit
+    if os.geteuid() == 0:
+        assert f"nproc={limits.processes} " in log

@@ -10,15 +10,23 @@ deployment (the anonymous role).
 from __future__ import annotations
 
 import csv
+import json
+import os
 import pathlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .auth import new_access_token
 
 # A learner's name becomes a schedulerId and part of a provisionerId (`learner-<name>`, at most
 # 38 characters), so it must fit both patterns.
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,30}$")
+
+
+#: Private artifact names the lessons use, readable by every learner of a class (lesson 3's
+#: signed-URL example): artifact names are not per learner, so one learner can read another's
+#: artifact of that name; what it holds is whatever a learner's task wrote there.
+SHARED_PRIVATE_ARTIFACTS = ("queue:get-artifact:private/secret.txt",)
 
 
 def learner_scopes(name: str) -> list[str]:
@@ -44,6 +52,12 @@ def learner_scopes(name: str) -> list[str]:
         f"queue:claim-work:{own_queues}/*",
         f"queue:worker-id:{name}/*",
         # the run-scoped calls of a worker are covered by the claim's temporary credentials
+        # Private artifacts: an artifact's name is all a get-artifact scope can name (not its
+        # task, not its schedulerId), so a learner's own namespace is a naming convention,
+        # `private/<name>/...`, readable by that learner alone; plus the one name lesson 3
+        # uses, `private/secret.txt`, which every learner may read (docs/teaching.md).
+        f"queue:get-artifact:private/{name}/*",
+        *SHARED_PRIVATE_ARTIFACTS,
     ]
 
 
@@ -74,9 +88,15 @@ def read_roster(path: str | pathlib.Path) -> list[str]:
     return names
 
 
-def enroll(names: list[str]) -> tuple[list[Learner], dict[str, dict]]:
-    """One client per learner: the learners, and the ``clients`` config for ``start()``."""
-    learners = [Learner(n, f"classroom/{n}", new_access_token()) for n in names]
+def enroll(names: list[str], kept: dict[str, str] | None = None
+           ) -> tuple[list[Learner], dict[str, dict]]:
+    """One client per learner: the learners, and the ``clients`` config for ``start()``.
+
+    ``kept`` maps learner names to access tokens handed out before (see :class:`Keeper`): those
+    learners keep them; the others get a new one.
+    """
+    kept = kept or {}
+    learners = [Learner(n, f"classroom/{n}", kept.get(n) or new_access_token()) for n in names]
     clients = {l.client_id: {"accessToken": l.access_token, "scopes": learner_scopes(l.name)}
                for l in learners}
     return learners, clients
@@ -91,3 +111,46 @@ def write_credentials(path: str | pathlib.Path, learners: list[Learner]) -> None
         for learner in learners:
             writer.writerow([learner.name, learner.client_id, learner.access_token])
     target.chmod(0o600)
+
+
+@dataclass
+class Keeper:
+    """The classroom's access tokens, kept beside its store so a restart changes none of them.
+
+    With ``--db classroom.sqlite3`` they live in ``classroom.sqlite3.credentials.json`` (owner
+    only): a separate file, so the control plane's reset, which empties the store, cannot
+    revoke what the teacher handed out. Without ``--db`` nothing is kept (and no task either).
+    """
+
+    path: pathlib.Path | None
+    teacher: str | None = None
+    learners: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def beside(cls, db: str | os.PathLike[str] | None) -> "Keeper":
+        """The keeper of the store ``db`` (read if it exists; an in-memory store keeps none)."""
+        if db is None:
+            return cls(None)
+        path = pathlib.Path(f"{os.fspath(db)}.credentials.json")
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text())
+            teacher = data.get("teacher")
+            learners = {str(k): str(v) for k, v in dict(data.get("learners", {})).items()}
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            raise ValueError(f"{path} is not a classroom's credentials file ({error}); move it "
+                             "away to hand out new credentials") from None
+        return cls(path, teacher if isinstance(teacher, str) else None, learners)
+
+    def save(self, teacher: str, learners: list[Learner]) -> None:
+        """Remember the tokens in use now (owner-only file, written whole, then renamed)."""
+        if self.path is None:
+            return
+        self.teacher = teacher
+        self.learners = {l.name: l.access_token for l in learners}
+        partial = self.path.with_name(self.path.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({"teacher": teacher, "learners": self.learners}, out, indent=1)
+        os.replace(partial, self.path)

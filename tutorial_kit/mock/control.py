@@ -157,13 +157,16 @@ class _Control:
 
     # -- endpoints -------------------------------------------------------------------------
     async def index(self, request: Request) -> Answer | Response:
-        def run(_r: Request, _d: Any) -> Any:
-            return {"endpoints": ["POST /mock/v1/reset", "POST /mock/v1/seed",
-                                  "GET /mock/v1/state", "GET /mock/v1/requests",
-                                  "GET /mock/v1/events", "GET|POST /mock/v1/clock",
-                                  "GET|POST|DELETE /mock/v1/faults"],
-                    "strict": self.app.strict}
-        return await self._run(request, "index", run)
+        # Open to everyone, also in strict mode: it says what this server is (the tutorial's
+        # mock, or a classroom's), which a learner's connect() and doctor() tell them, and
+        # nothing that could change it.
+        return self.app.json_response({
+            "service": "tutorial-kit mock queue", "mode": getattr(self.app, "mode", "mock"),
+            "endpoints": ["POST /mock/v1/reset", "POST /mock/v1/seed",
+                          "GET /mock/v1/state", "GET /mock/v1/requests",
+                          "GET /mock/v1/events", "GET|POST /mock/v1/clock",
+                          "GET|POST|DELETE /mock/v1/faults"],
+            "strict": self.app.strict})
 
     async def reset(self, request: Request) -> Answer | Response:
         def run(_r: Request, _d: Any) -> Any:

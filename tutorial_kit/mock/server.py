@@ -154,7 +154,8 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
           access_token: str | None = None, clients: Mapping[str, Any] | None = None,
           workers: bool = True, prefix: str = "", strict: bool = False,
           check_output: bool | None = None, deadline_delay: float = 0.0,
-          shell_queues: Sequence[str] | None = None) -> MockQueue:
+          shell_queues: Sequence[str] | None = None, sandbox: Any = None,
+          mode: str = "mock") -> MockQueue:
     """Start a mock queue in a background thread; returns once it accepts connections.
 
     ``db``: a SQLite file to keep tasks across restarts (in memory when None).
@@ -165,7 +166,9 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
     queues its shell engine serves (default: the tutorial's). ``prefix``: a path prefix for
     the rootUrl. ``strict``: required to listen beyond loopback; closes the control plane to
     everyone but the tutorial client. ``check_output``: validate every reply against its schema
-    (default: the ``TUTORIAL_KIT_CHECK_OUTPUT`` environment variable).
+    (default: the ``TUTORIAL_KIT_CHECK_OUTPUT`` environment variable). ``sandbox``: where the
+    shell engine runs commands (``workers.sandbox``; default: as this user). ``mode``: what the
+    server says it is (``GET <rootUrl>/mock/v1/``): ``mock`` or ``classroom``.
     """
     from .backend import QueueBackend
     from .faults import Faults
@@ -195,6 +198,7 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
     app = QueueApp(backend, authenticator=authenticator, validator=Validator(), faults=Faults(),
                    prefix=prefix, claim_wait=claim_wait, check_output=check_output,
                    strict=strict, control_client_id=client_id)
+    app.mode = mode
 
     try:
         mock = launch(app, host=host, port=port,
@@ -210,7 +214,8 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
             start_cluster = None
         if start_cluster is not None:
             try:
-                mock.cluster = app.cluster = start_cluster(mock, shell_queues=shell_queues)
+                mock.cluster = app.cluster = start_cluster(mock, shell_queues=shell_queues,
+                                                               sandbox=sandbox)
                 app.livelogs = getattr(getattr(mock.cluster, "context", None), "livelogs", None)
             except Exception as exc:  # the queue itself stays usable without its workers
                 mock.cluster_error = exc
@@ -317,7 +322,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
           claim_timeout: float = 1200.0, access_token: str | None = None, workers: bool = True,
           strict: bool = False, prefix: str = "", claim_wait: float = 20.0,
           shell_queues: Sequence[str] | None = None,
-          clients: Mapping[str, Any] | None = None) -> int:
+          clients: Mapping[str, Any] | None = None, sandbox: Any = None,
+          mode: str = "mock") -> int:
     """Run a mock queue in the foreground until Ctrl-C or SIGTERM (for the CLI).
 
     The first three lines on stdout are ``export TASKCLUSTER_...=...`` lines, so
@@ -327,7 +333,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     mock = start(host=host, port=port, db=db, claim_timeout=claim_timeout,
                  access_token=access_token, workers=workers, strict=strict, prefix=prefix,
-                 claim_wait=claim_wait, shell_queues=shell_queues, clients=clients)
+                 claim_wait=claim_wait, shell_queues=shell_queues, clients=clients,
+                 sandbox=sandbox, mode=mode)
     import shlex
 
     for name, value in mock.env().items():

@@ -35,6 +35,7 @@ from tutorial_kit.mock.faults import CRASH_MODES, FaultError, Faults
 from .builtin import BUILTIN_QUEUES, BuiltinEngine
 from .claim import WallClock, close_quietly, make_queue, transport
 from .livelog import LiveLogs, livelog_path
+from .sandbox import Unsandboxed
 from .shell import DEFAULT_CONCURRENCY, DEFAULT_TASK_QUEUES, ShellEngine
 
 #: Comma-separated task queues for the shell engine (what `--shell-queue` would set).
@@ -64,6 +65,8 @@ class ClusterContext:
     runs_dir: pathlib.Path
     http: httpx.Client  # plain HTTP for artifact PUTs
     stopping: threading.Event = field(default_factory=threading.Event)
+    #: where the shell engine runs commands (``sandbox``): as this user, in bubblewrap, or not
+    sandbox: Any = field(default_factory=Unsandboxed)
 
     def livelog_url(self, task_id: str, run_id: int) -> str:
         return self.root_url + livelog_path(task_id, run_id)
@@ -160,8 +163,7 @@ class Cluster:
 def _shell_queues(given: Iterable[str] | None) -> list[str]:
     """The shell engine's task queues: given, else $TUTORIAL_KIT_SHELL_QUEUES, else defaults.
 
-    An explicitly empty list turns the shell engine off (a classroom does, unless the teacher
-    lets learners' commands run on the server's machine).
+    An explicitly empty list turns the shell engine off.
     """
     if given is not None and not isinstance(given, str) and not list(given):
         return []
@@ -185,7 +187,7 @@ def _shell_queues(given: Iterable[str] | None) -> list[str]:
 
 def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
                   concurrency: int = DEFAULT_CONCURRENCY, builtin: bool = True,
-                  work_root: str | pathlib.Path | None = None) -> Cluster:
+                  work_root: str | pathlib.Path | None = None, sandbox: Any = None) -> Cluster:
     """Start the built-in workers and the shell engine against a running mock queue.
 
     `mock` needs ``root_url`` and ``credentials`` (a client allowed ``claimWork`` on the
@@ -194,7 +196,9 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
     the shell engine's task queues (default: ``$TUTORIAL_KIT_SHELL_QUEUES``, comma-separated,
     else ``DEFAULT_TASK_QUEUES``); `concurrency` is how many runs it executes at once per
     task queue; `work_root` is where run directories and logs go (a fresh temporary directory by
-    default, removed on stop).
+    default, removed on stop); `sandbox` is where the shell engine runs commands (default
+    :class:`~.sandbox.Unsandboxed`, as this user; a classroom passes bubblewrap's, see
+    ``sandbox``).
     """
     queues = _shell_queues(shell_queues)
     faults = getattr(mock, "faults", None)
@@ -202,6 +206,10 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
         faults = Faults()
     backend = getattr(mock, "backend", None)
     clock = getattr(backend, "clock", None) or getattr(mock, "clock", None) or WallClock()
+    if work_root is None and sandbox is not None:
+        from .sandbox import work_root as sandbox_work_root
+
+        work_root = sandbox_work_root(sandbox)
     root = pathlib.Path(tempfile.mkdtemp(prefix="tutorial-kit-cluster-", dir=work_root))
     (root / "runs").mkdir()
     (root / "logs").mkdir()
@@ -212,6 +220,10 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
         root_url=mock.root_url.rstrip("/"),
         queue=make_queue(mock.root_url, credentials),
         clock=clock, faults=faults, livelogs=LiveLogs(root / "logs"), runs_dir=root / "runs",
-        http=httpx.Client(timeout=60.0, transport=transport()))
+        http=httpx.Client(timeout=60.0, transport=transport()),
+        sandbox=sandbox if sandbox is not None else Unsandboxed())
+    if context.sandbox.kind == "bwrap":
+        root.chmod(0o711)  # a dropped sandbox user must reach its own run directory
+        (root / "runs").chmod(0o711)
     return Cluster(context, root, shell_queues=queues, concurrency=concurrency,
                    builtin=builtin).start()

@@ -238,13 +238,26 @@ class ShellRun:
         held = self.held
         if plan.style == "docker-worker":
             image = plan.image if plan.image is not None else "(none given)"
+            where = ("in a bubblewrap sandbox" if self.context.sandbox.kind == "bwrap" else
+                     "directly on this machine")
             self.log.line(f"{PREFIX} image {image} is ignored: this engine runs the command "
-                          "directly on this machine, in a fresh directory, not in a container")
+                          f"{where}, in a fresh directory, not in a container")
         for note in plan.notes:
             self.log.line(f"{PREFIX} {note}")
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"{held.task_id}-{held.run_id}-",
                                                  dir=self.context.runs_dir))
-        self.log.line(f"{PREFIX} working directory {self.dir}; maxRunTime {plan.max_run_time} s")
+        sandbox = self.context.sandbox
+        if sandbox.kind == "refused":
+            self._no_sandbox(sandbox.why, plan)
+            return
+        sandbox.prepare(self.dir)
+        if sandbox.kind == "bwrap":
+            self.log.line(f"{PREFIX} sandbox: {sandbox.description}")
+            self.log.line(f"{PREFIX} working directory {sandbox.home(self.dir)}; "
+                          f"maxRunTime {plan.max_run_time} s")
+        else:
+            self.log.line(f"{PREFIX} working directory {self.dir}; "
+                          f"maxRunTime {plan.max_run_time} s")
         crash_at = None
         if faults.crash is not None:
             crash_at = self.started + faults.crash.after
@@ -292,9 +305,25 @@ class ShellRun:
         self._publish_log()
         self._finish(state, reason)
 
+    def _no_sandbox(self, why: str, plan: RunPlan) -> None:
+        """A classroom without a sandbox: run nothing, and say why (the learner can't fix it;
+        the teacher can)."""
+        held = self.held
+        message = (f"This classroom's server runs no learner commands: {why}. Ask your teacher; "
+                   "built-in/succeed and built-in/fail still work.")
+        self.log.line(f"{PREFIX} {message}")
+        self.log.line(f"{PREFIX} result: exception (resource-unavailable); nothing was run")
+        for spec in plan.artifacts:
+            self._error_artifact(spec.name, "invalid-resource-on-worker", message, spec.expires)
+        self._publish_log()
+        self._finish("exception", "resource-unavailable")
+
     def _environment(self, plan: RunPlan) -> dict[str, str]:
-        env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-               "HOME": str(self.dir), "LANG": "C.UTF-8",
+        path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        if self.context.sandbox.kind == "bwrap":
+            path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"  # the server's may name its home
+        env = {"PATH": path,
+               "HOME": self.context.sandbox.home(self.dir), "LANG": "C.UTF-8",
                "TASK_ID": self.held.task_id, "RUN_ID": str(self.held.run_id),
                "TASK_GROUP_ID": self.held.task.get("taskGroupId", ""),
                "TASKCLUSTER_ROOT_URL": self.context.root_url}
@@ -304,10 +333,11 @@ class ShellRun:
     def _command(self, argv: list[str], env: dict[str, str], max_run_time: int,
                  crash_at: float | None, crash_mode: str | None) -> tuple[int | None, bool]:
         """Run one command into the log; (exit code, timed out)."""
+        command, cwd, preexec = self.context.sandbox.command(argv, self.dir, max_run_time)
         try:
-            process = subprocess.Popen(argv, cwd=self.dir, env=env, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                        stdout=self.log.fileno(), stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+                                       start_new_session=True, preexec_fn=preexec)
         except OSError as error:
             self.log.line(f"{PREFIX} cannot start {argv[0]!r}: {error.strerror or error}")
             return 127, False
@@ -367,8 +397,10 @@ class ShellRun:
         return path
 
     def _artifact(self, spec: ArtifactSpec) -> bool:
-        path = self._resolve_path(spec)
         expires = spec.expires or self.expires
+        if self.context.sandbox.kind == "bwrap":
+            return self._artifact_in_sandbox(spec, expires)
+        path = self._resolve_path(spec)
         if not path.exists():
             self._error_artifact(spec.name, "file-missing-on-worker",
                                  f"{spec.path} does not exist on the worker", expires)
@@ -391,6 +423,36 @@ class ShellRun:
         for file in files[:MAX_DIRECTORY_FILES]:
             name = f"{spec.name.rstrip('/')}/{file.relative_to(path).as_posix()}"
             ok &= self._file(name, file, None, expires)
+        return ok
+
+    def _artifact_in_sandbox(self, spec: ArtifactSpec, expires: str) -> bool:
+        """Read the artifact as the sandboxed command saw it, never from this machine's own
+        filesystem: a path to the teacher's files names nothing in there."""
+        assert self.dir is not None
+        got = self.context.sandbox.collect(spec.path, spec.type, self.dir,
+                                           max_bytes=MAX_ARTIFACT_BYTES,
+                                           max_files=MAX_DIRECTORY_FILES)
+        if got.reason is not None and not got.files:
+            self._error_artifact(spec.name, got.reason, got.message, expires)
+            return False
+        ok = got.reason is None
+        if got.reason is not None:
+            self.log.line(f"{PREFIX} artifact {spec.name}: {got.message}")
+        for relative, data in got.files:
+            if spec.type == "file":
+                name, content_type = spec.name, spec.content_type
+                own_name = pathlib.PurePosixPath(spec.path).name
+            else:
+                name, content_type = f"{spec.name.rstrip('/')}/{relative}", None
+                own_name = pathlib.PurePosixPath(relative).name
+            self.log.line(f"{PREFIX} artifact {name}: uploading {len(data)} bytes")
+            ok &= self._try(lambda q, name=name, data=data, content_type=content_type,
+                            own_name=own_name:
+                            uploads.upload(q, self.context.http, self.held.task_id,
+                                           self.held.run_id, name, data,
+                                           content_type=content_type or uploads.content_type_for(
+                                               name, own_name),
+                                           expires=expires))
         return ok
 
     def _file(self, name: str, path: pathlib.Path, content_type: str | None,
