@@ -207,3 +207,87 @@ def test_a_star_inside_a_scope_is_literal(classroom, cwire: Wire) -> None:
     body = task_definition("learner-carol/worker", scheduler_id="carol")
     assert cwire.api("PUT", f"/task/{new_task_id()}", json_body=body,
                      credentials=carol).status == 200
+
+
+# -- the roster's own scopes (tutorial_kit.mock.classroom.learner_scopes) ---------------------
+
+@pytest.fixture(scope="module")
+def enrolled() -> Iterator[tuple[MockQueue, dict[str, dict[str, str]]]]:
+    from tutorial_kit.mock.classroom import enroll
+
+    learners, clients = enroll(list(LEARNERS))
+    creds = {l.name: {"clientId": l.client_id, "accessToken": l.access_token} for l in learners}
+    with start(workers=False, claim_wait=0.2, strict=True, clients=clients) as queue:
+        yield queue, creds
+
+
+def _publish_as_own_worker(mock: MockQueue, learner: str, creds: dict[str, str],
+                           artifacts: dict[str, bytes]) -> str:
+    """As lesson 6 does it: create a task on the learner's own task queue, claim it with
+    workerGroup <learner>, upload the artifacts, report it completed. Returns its taskId."""
+    import httpx
+
+    import tutorial_kit as tk
+
+    queue = tk.Queue({"rootUrl": mock.root_url, "credentials": creds})
+    task_queue = f"learner-{learner}/my-worker"
+    task_id = tk.slugid()
+    queue.createTask(task_id, tk.lessons.tutorial_task("true", task_queue=task_queue,
+                                                       schedulerId=learner))
+    claim = queue.claimWork(task_queue, {"workerGroup": learner, "workerId": "worker-1",
+                                         "tasks": 1})["tasks"][0]
+    assert claim["status"]["taskId"] == task_id
+    worker = tk.Queue({"rootUrl": mock.root_url, "credentials": claim["credentials"]})
+    for name, data in artifacts.items():
+        made = worker.createArtifact(task_id, claim["runId"], name, {
+            "storageType": "s3", "contentType": "text/plain", "expires": tk.fromNowJSON("1 day")})
+        assert httpx.put(made["putUrl"], content=data,
+                         headers={"Content-Type": "text/plain"}).status_code == 200
+    worker.reportCompleted(task_id, claim["runId"])
+    return task_id
+
+
+def test_a_learner_reads_their_own_private_artifacts_by_signed_url(enrolled) -> None:
+    """Lesson 3's signed URL works for a learner: `private/secret.txt` (the lesson's name, which
+    every learner may read) and anything under `private/<name>/` (theirs alone)."""
+    import httpx
+
+    import tutorial_kit as tk
+
+    mock, creds = enrolled
+    task_id = _publish_as_own_worker(mock, "alice", creds["alice"], {
+        "private/secret.txt": b"the secret is 42\n",
+        "private/alice/notes.txt": b"alice's own notes\n"})
+    alice = tk.Queue({"rootUrl": mock.root_url, "credentials": creds["alice"]})
+    bob = tk.Queue({"rootUrl": mock.root_url, "credentials": creds["bob"]})
+
+    def fetch(queue, name: str) -> httpx.Response:
+        url = queue.buildSignedUrl("getLatestArtifact", task_id, name, expiration=600)
+        return httpx.get(url, follow_redirects=True)
+
+    assert fetch(alice, "private/secret.txt").text == "the secret is 42\n"
+    assert fetch(alice, "private/alice/notes.txt").text == "alice's own notes\n"
+    # bob may read the lesson's shared name, not alice's namespace; nobody anonymous may
+    assert fetch(bob, "private/secret.txt").status_code == 200
+    assert fetch(bob, "private/alice/notes.txt").status_code == 403
+    anonymous = tk.Queue({"rootUrl": mock.root_url})
+    for name in ("private/secret.txt", "private/alice/notes.txt"):
+        plain = anonymous.buildUrl("getLatestArtifact", task_id, name)
+        assert httpx.get(plain, follow_redirects=True).status_code == 403
+
+
+def test_a_learner_works_their_own_queue_as_workergroup_named_after_them(enrolled) -> None:
+    """Lesson 6 in a classroom: learner `alice` claims from `learner-alice/*` with workerGroup
+    `alice` (queue:worker-id:alice/*); any other workerGroup, or another learner's task queue,
+    is refused."""
+    mock, creds = enrolled
+    wire = Wire.for_root(mock.root_url)
+    _publish_as_own_worker(mock, "alice", creds["alice"], {})  # claims as alice/worker-1
+    task_id, _, queue = own_task(wire, "alice", creds["alice"])
+    for group in ("my-laptop", "bob"):
+        refused(wire.api("POST", f"/claim-work/{queue}", credentials=creds["alice"],
+                         json_body={"workerGroup": group, "workerId": "worker-1", "tasks": 1}),
+                "claimWork")
+    claimed = wire.api("POST", f"/claim-work/{queue}", credentials=creds["alice"],
+                       json_body={"workerGroup": "alice", "workerId": "worker-1", "tasks": 1})
+    assert [t["status"]["taskId"] for t in claimed.json()["tasks"]] == [task_id]
