@@ -100,3 +100,83 @@ def test_doctor_shows_the_scopes_the_deployment_reports(mock):
                        "authorizedScopes": ["queue:status:*"]})
     lacking = next(c for c in tk.doctor(narrow) if c.name == "credentials")
     assert lacking.ok is False and "lacks queue:create-task:lowest:tutorial/docker-worker" in lacking.detail
+
+
+def test_a_higher_priority_scope_covers_a_lower_one_as_the_queue_decides():
+    """createTask at `lowest` is allowed by the scope of any higher priority, so doctor() must
+    not call `queue:create-task:highest:tutorial/*` a missing scope."""
+    from tutorial_kit.selfcheck import _holds
+
+    need = "queue:create-task:lowest:tutorial/docker-worker"
+    assert _holds(["queue:create-task:highest:tutorial/*"], need)
+    assert _holds(["queue:create-task:medium:tutorial/docker-worker"], need)
+    assert _holds(["queue:create-task:*"], need)
+    assert not _holds(["queue:create-task:highest:tutorial/other"], need)
+    assert not _holds(["queue:create-task:lowest:tutorial/docker-worker"],
+                      "queue:create-task:high:tutorial/docker-worker")
+    assert not _holds(["queue:create-task:highest:tutorial"], need)  # no `*`: no prefix
+
+
+@pytest.fixture(scope="module")
+def classroom():
+    from tutorial_kit.mock import start
+    from tutorial_kit.mock.classroom import enroll
+
+    learners, clients = enroll(["alice"])
+    with start(workers=False, claim_wait=0.2, strict=True, clients=clients,
+               mode="classroom") as handle:
+        yield handle, {"clientId": learners[0].client_id,
+                       "accessToken": learners[0].access_token}
+
+
+def test_doctor_finds_no_problem_for_a_learner_and_names_the_classroom(classroom):
+    mock, alice = classroom
+    report = tk.doctor(tk.Queue({"rootUrl": mock.root_url, "credentials": alice}))
+    by_name = {check.name: check for check in report}
+    assert "classroom" in by_name["deployment"].detail
+    assert "real Taskcluster deployment" not in by_name["deployment"].detail
+    assert by_name["credentials"].ok is True, by_name["credentials"].detail
+    assert "classroom/alice" in by_name["credentials"].detail
+    assert report.ok, repr(report)
+
+
+def test_the_first_cell_says_plainly_which_queue_it_is(monkeypatch, capsys, classroom, mock):
+    """Embedded mock, a mock named by TASKCLUSTER_ROOT_URL, a classroom, or a real deployment:
+    one line each, never one mistaken for another."""
+    from tutorial_kit.client.fromnow import use_clock
+    from tutorial_kit.connection import deployment_kind
+
+    room, alice = classroom
+    assert deployment_kind(room.root_url) == "classroom"
+    assert deployment_kind(mock.root_url) == "mock"
+    assert deployment_kind("http://127.0.0.1:9") == "deployment"
+    try:
+        for name in ("TASKCLUSTER_ROOT_URL", "TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        tk.connect()
+        embedded = capsys.readouterr().out
+        assert "embedded mock queue (started by this notebook)" in embedded
+
+        for name, value in mock.env().items():
+            monkeypatch.setenv(name, value)
+        tk.connect()
+        named = capsys.readouterr().out
+        assert "the tutorial's mock queue" in named and "TASKCLUSTER_ROOT_URL" in named
+        assert "real" not in named and "classroom" not in named
+
+        monkeypatch.setenv("TASKCLUSTER_ROOT_URL", room.root_url)
+        monkeypatch.setenv("TASKCLUSTER_CLIENT_ID", alice["clientId"])
+        monkeypatch.setenv("TASKCLUSTER_ACCESS_TOKEN", alice["accessToken"])
+        queue = tk.connect()
+        learner = capsys.readouterr().out
+        assert "a classroom's shared mock queue" in learner and "classroom/alice" in learner
+        assert "real" not in learner
+        task = tk.lessons.tutorial_task(task_queue="built-in/succeed", schedulerId="alice",
+                                        payload={})
+        assert queue.createTask(tk.slugid(), task)["status"]["state"] == "pending"
+
+        monkeypatch.setenv("TASKCLUSTER_ROOT_URL", "http://127.0.0.1:9")
+        tk.connect()
+        assert "a real Taskcluster deployment at http://127.0.0.1:9" in capsys.readouterr().out
+    finally:
+        use_clock(None)
