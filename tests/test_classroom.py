@@ -114,3 +114,42 @@ def test_without_a_sandbox_the_classroom_refuses_learner_commands(tmp_path):
                                                            schedulerId="alice"))
         assert wait_resolved(alice, task_id)["state"] == "completed"
         assert marker.exists()  # as the teacher's user, on the teacher's machine
+
+
+def test_restarting_on_the_same_db_keeps_every_credential(tmp_path):
+    """Credentials handed out keep working after the teacher restarts the classroom on the same
+    store: no 401, the learner's task is still there, and they can go on working."""
+    from hardening.classroom import ClassroomServer, wait_resolved
+
+    workdir = tmp_path / "room"
+    with ClassroomServer(workdir, "--db", "classroom.sqlite3", "--no-workers") as first:
+        handed_out = dict(first.learners)
+        teacher = dict(first.teacher)
+        alice = first.queue("alice")
+        task_id = tk.slugid()
+        alice.createTask(task_id, tk.lessons.tutorial_task(task_queue="learner-alice/my-worker",
+                                                           schedulerId="alice"))
+    keeper = workdir / "classroom.sqlite3.credentials.json"
+    assert oct(keeper.stat().st_mode & 0o777) == "0o600"
+    (workdir / "roster.txt").write_text("alice\nbob\ncarol\n")  # one learner joins
+    with ClassroomServer(workdir, "--db", "classroom.sqlite3",
+                         roster=("alice", "bob", "carol")) as second:
+        assert {k: second.learners[k] for k in handed_out} == handed_out
+        assert second.teacher == teacher
+        assert "kept across restarts" in second.stderr
+        alice = tk.Queue({"rootUrl": second.root_url, "credentials": handed_out["alice"]})
+        assert alice.status(task_id)["status"]["state"] == "pending"
+        assert alice.cancelTask(task_id)["status"]["state"] == "exception"  # signed, scoped
+        bob = tk.Queue({"rootUrl": second.root_url, "credentials": handed_out["bob"]})
+        again = tk.slugid()
+        bob.createTask(again, tk.lessons.tutorial_task(task_queue="built-in/succeed",
+                                                       schedulerId="bob", payload={}))
+        assert wait_resolved(bob, again)["state"] == "completed"
+        carol = second.queue("carol")
+        assert carol.createTask(tk.slugid(), tk.lessons.tutorial_task(
+            task_queue="built-in/succeed", schedulerId="carol",
+            payload={}))["status"]["state"] == "pending"
+    # without --db nothing is kept, and the server says so
+    with ClassroomServer(tmp_path / "memory", "--no-workers") as third:
+        assert "pass --db to keep them" in third.stderr
+        assert third.learners["alice"] != handed_out["alice"]
