@@ -32,7 +32,8 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 lab: $(STAMP)
 	$(PY) -m tutorial_kit.lab
 
-# Browser tests drive Debian's Chromium; install it when missing (root only, as on CI).
+# Browser tests drive Debian's Chromium, the classroom's tests bubblewrap; install them when
+# missing (root only, as on CI).
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -40,6 +41,14 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests will skip)"; \
+	  fi; \
+	fi
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's bubblewrap for the classroom's sandbox tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "bwrap is missing: run 'sudo apt-get install bubblewrap' (classroom sandbox tests will skip)"; \
 	  fi; \
 	fi
 

@@ -1,0 +1,85 @@
+"""Every lesson, run under nbval as a classroom learner against `classroom serve` (default flags).
+
+The teacher starts `tutorial-kit classroom serve --roster roster.txt` with no other flag (so
+learners' commands run in the bubblewrap sandbox); a learner sets what docs/teaching.md tells
+them to: the three TASKCLUSTER_* variables from their credentials line, and
+TUTORIAL_KIT_SCHEDULER_ID. Each lesson then runs top to bottom under nbval as in `make test`,
+in a pytest subprocess with that environment (a kernel inherits it).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from hardening.classroom import ClassroomServer
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+#: Lessons that fail in a classroom for a reason another part of issue #11 fixes (their notebooks
+#: are not this part's to change). Everything the classroom itself owns must pass.
+SHARED_CLOCK = ("its mock-only cells need the control plane (move the clock, crash a worker): a "
+                "classroom opens it to the teacher alone, since the clock is shared and moving "
+                "it would expire every learner's claims; the cells skip, so their checked "
+                "outputs differ (the lesson needs a classroom path of its own)")
+OWNED_ELSEWHERE = {
+    "04-retries-reruns": SHARED_CLOCK,
+    "06-be-a-worker": "the notebook claims with the hard-coded workerGroup 'my-laptop' while a "
+                      "learner holds queue:worker-id:<name>/* (lesson 6's change to workerGroup "
+                      "<name>, issue #11); and its lapsed-claim cell: " + SHARED_CLOCK,
+}
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    from tutorial_kit.mock.workers.sandbox import find_bwrap
+
+    if find_bwrap() is None:
+        reason = "bubblewrap is not installed: `make test` installs it when root"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI must have it")
+        pytest.skip(reason)
+    with ClassroomServer(tmp_path_factory.mktemp("classroom") / "teacher",
+                         roster=("alice",)) as server:
+        assert "run in a sandbox: bubblewrap" in server.stderr, server.stderr
+        yield server
+
+
+def sanitize_for(learner: str, cwd: pathlib.Path) -> pathlib.Path:
+    """notebooks/sanitize.cfg as it is, plus one rule: a learner's own schedulerId reads as the
+    default ``-`` the checked outputs were stored with (lesson 1 prints it; in a classroom it is
+    the learner's name by design, the one output that differs per learner)."""
+    combined = cwd / "sanitize.cfg"
+    combined.write_text((ROOT / "notebooks" / "sanitize.cfg").read_text() + f"""
+[classroom-scheduler-id]
+regex: 'schedulerId': '{learner}'
+replace: 'schedulerId': '-'
+""")
+    return combined
+
+
+def run_lesson_as(server: ClassroomServer, learner: str, lesson: pathlib.Path,
+                  cwd: pathlib.Path) -> subprocess.CompletedProcess:
+    """nbval on one lesson, in a learner's environment (nothing of the teacher's)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TASKCLUSTER_", "TUTORIAL_KIT_"))}
+    env.update(server.env(learner))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval-lax",
+         "--nbval-sanitize-with", str(sanitize_for(learner, cwd)), str(lesson)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("lesson", [
+    pytest.param(path, marks=pytest.mark.xfail(reason=OWNED_ELSEWHERE[path.stem], strict=False))
+    if path.stem in OWNED_ELSEWHERE else path for path in LESSONS], ids=lambda p: p.stem)
+def test_a_learner_passes_the_lesson_in_a_classroom(classroom, lesson, tmp_path):
+    done = run_lesson_as(classroom, "alice", lesson, tmp_path)
+    assert done.returncode == 0, (done.stdout[-6000:] + done.stderr[-2000:])
