@@ -191,6 +191,8 @@ class BwrapSandbox(Unsandboxed):
     def _preexec(self, cpu_seconds: int) -> Callable[[], None]:
         limits = self.limits
         drop_to = self.drop_to
+        # counted here, before the fork: the child runs only system calls
+        own_processes = _processes_of(os.getuid()) if drop_to is None else 0
 
         def apply() -> None:  # runs in the child, between fork and exec: no locks, no logging
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -207,7 +209,7 @@ class BwrapSandbox(Unsandboxed):
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
             else:
                 # the teacher's own processes count too: leave room for them
-                allowed = _processes_of(os.getuid()) + limits.processes
+                allowed = own_processes + limits.processes
                 resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
         return apply
 
