@@ -9,8 +9,12 @@ every other task queue stays free for a learner's own worker. Per claimed run it
    cannot run resolves the run ``exception``/``malformed-payload`` with an error artifact saying
    why;
 3. runs the command(s) in a fresh directory, output into the log, killing them after
-   ``maxRunTime`` (the run then fails, as on a real worker), while a thread reclaims the claim;
-4. uploads the declared artifacts, then the whole log as ``public/logs/live_backing.log``, and
+   ``maxRunTime`` (the run then fails, as on a real worker), while a thread reclaims the claim.
+   Where they run is the cluster's ``sandbox`` (``sandbox.py``): as this machine's user on a
+   learner's own machine; in bubblewrap, confined to that directory, in a classroom; or not at
+   all (a classroom without a sandbox: the run resolves ``exception``/``resource-unavailable``);
+4. uploads the declared artifacts (read through the sandbox when there is one), then the whole
+   log as ``public/logs/live_backing.log``, and
    re-points ``live.log`` at it so the log stays readable after the run;
 5. reports ``completed`` (exit 0), ``failed`` (anything else) or an exception.
 
