@@ -3,8 +3,11 @@
 Isolation uses the Queue's own mechanism: every task carries a ``schedulerId``, all tasks of a
 task group share it, and the scopes that change a task (rerun, cancel, schedule, seal) name it.
 Learner ``alice`` may only create tasks with ``schedulerId: alice`` and only touch those, and
-may only work the task queues ``learner-alice/*``. Reading stays open to all, as on a public
-deployment (the anonymous role).
+may only work the task queues ``learner-alice/*`` (as workerGroup ``alice``). Reading stays open
+to all, as on a public deployment (the anonymous role); private artifacts only under
+``private/alice/`` and lesson 3's ``private/secret.txt`` (see ``learner_scopes``). The tokens
+handed out are kept beside the store (:class:`Keeper`), so a restart on the same ``--db`` changes
+none. Learners' task commands run in a sandbox (``workers/sandbox.py``).
 """
 
 from __future__ import annotations
