@@ -153,3 +153,17 @@ def test_restarting_on_the_same_db_keeps_every_credential(tmp_path):
     with ClassroomServer(tmp_path / "memory", "--no-workers") as third:
         assert "pass --db to keep them" in third.stderr
         assert third.learners["alice"] != handed_out["alice"]
+
+
+def test_a_bubblewrap_that_does_not_work_here_is_no_sandbox(monkeypatch):
+    """bwrap installed but unusable (e.g. user namespaces off): the probe finds out at start,
+    and the classroom refuses learner commands, saying why and how to fix it."""
+    from tutorial_kit.mock.workers.sandbox import BWRAP_ENV, classroom_sandbox
+
+    monkeypatch.setenv(BWRAP_ENV, "/bin/false")  # starts, does nothing, fails
+    refusing = classroom_sandbox()
+    assert refusing.kind == "refused"
+    assert "/bin/false failed (exit 1" in refusing.why
+    assert "unprivileged_userns" in refusing.why
+    unsafe = classroom_sandbox(allow_unsandboxed=True)
+    assert unsafe.kind == "none" and "NO SANDBOX" in unsafe.description
