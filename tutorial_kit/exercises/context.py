@@ -22,6 +22,11 @@ from tutorial_kit.mockctl import MockControl
 
 from .base import unattempted
 
+#: Why a check cannot find the learner's attempt by itself (a real deployment, or a classroom
+#: whose request log only the teacher may read).
+NO_LOG = ("this queue does not show you its request log (a real deployment, or a classroom's "
+          "shared queue), so the check cannot find your attempt")
+
 _TASK_IN_ROUTE = re.compile(r"/task/(" + SLUGID_PATTERN.strip("^$") + r")(?:/|$)")
 
 
@@ -98,8 +103,7 @@ class Context:
         if given:
             return [str(g) for g in reversed(given)]
         if self.control is None:
-            raise unattempted("on a real deployment the check cannot search for your task: "
-                              "pass its taskId, e.g. exercise.check(task_id)")
+            raise unattempted(NO_LOG + ": pass your task's taskId, e.g. exercise.check(task_id)")
         ids = self.task_ids()
         if not ids:
             raise unattempted("no task created since this exercise appeared")

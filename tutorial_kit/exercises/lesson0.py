@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Exercise, failed, unattempted
-from .context import Context
+from .context import NO_LOG, Context
 
 _CATCH = "wrap the call in `try: ... except tk.TaskclusterError as error: print(error.code)`"
 
@@ -19,7 +19,8 @@ def unknown_task(queue) -> Exercise:
     def check(ctx: Context, code: str | None = None) -> str:
         if not ctx.on_mock:
             if code is None:
-                raise unattempted("pass the error code you caught: exercise.check(error.code)")
+                raise unattempted(NO_LOG + ": save the code you caught (code = error.code, "
+                                  "inside the except block) and pass it: exercise.check(code)")
             if code != "ResourceNotFound":
                 raise failed(f"{code!r} is not the code for an unknown task",
                              hint="a well-formed id nobody has used answers 404")

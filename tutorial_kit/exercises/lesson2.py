@@ -31,7 +31,7 @@ def watch_a_failure(queue) -> Exercise:
             raise failed(f"your latest task {task_id} ended {run_outcome(last)}, not failed",
                          hint=payload_hint(status["taskQueueId"], last) or _LOOP)
         if not ctx.on_mock:
-            return f"{task_id} failed. (On a real deployment the check cannot see your polling.)"
+            return f"{task_id} failed. (Without the request log the check cannot see your polling.)"
         reads = [r for r in ctx.requests("status", 200) if task_id in r.get("route", "")]
         if len(reads) < 2:
             raise failed(f"{task_id} failed, but you read its status {len(reads)} time(s)",

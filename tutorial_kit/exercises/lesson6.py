@@ -68,8 +68,8 @@ def fail_honestly(queue: Any, *, task_queue: str | None = None,
                          hint=f"report it: {_WITH_CLAIM}")
         where = f"{last['workerGroup']}/{last['workerId']}"
         if not ctx.on_mock:
-            return (f"{task_id}: you claimed it as {where} and reported it failed. (On a real "
-                    "deployment the check cannot see which credentials you used.)")
+            return (f"{task_id}: you claimed it as {where} and reported it failed. (Without the "
+                    "request log the check cannot see which credentials you used.)")
         reports = [r for r in ctx.requests("reportFailed", 200)
                    if f"/task/{task_id}/runs/{last['runId']}/" in r.get("route", "")]
         claim_client = f"task-client/{task_id}/{last['runId']}/"
