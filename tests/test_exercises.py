@@ -387,3 +387,32 @@ def test_solutions_are_syntax_highlighted(queue):
     html = solution._repr_html_()
     # pygments colours the keyword-argument names and the strings, inline
     assert '<span style="color:' in html and "createTask" in html and "Solution:" in html
+
+
+def malformed(control: MockControl, task_id: str) -> None:
+    """The built-in worker refuses this task's payload, as the real service refuses any payload
+    but ``{}``: exception/malformed-payload."""
+    control._call("POST", "/faults", {"kind": "malformed", "taskId": task_id})
+
+
+def test_lesson2_names_the_empty_payload_when_a_builtin_refuses_it(learner, queue, control):
+    learner.show("lesson2.watch_a_failure(queue)")
+    task_id = tk.slugid()
+    malformed(control, task_id)
+    queue.createTask(task_id, builtin("built-in/fail"))
+    wait_resolved(queue, task_id)
+    result = learner.check(Outcome.FAILED)
+    assert "exception (malformed-payload)" in result.message and "payload={}" in result.hint
+
+
+def test_lesson5_names_the_empty_payload_when_a_builtin_refuses_it(learner, queue, control):
+    learner.show("lesson5.diamond(queue)")
+    group, top, left, right, bottom = (tk.slugid() for _ in range(5))
+    malformed(control, top)
+    for task_id, deps in ((top, []), (left, [top]), (right, [top]), (bottom, [left, right])):
+        queue.createTask(task_id, builtin("built-in/succeed", taskGroupId=group,
+                                          dependencies=deps))
+    wait_resolved(queue, top)
+    result = learner.check(Outcome.FAILED)
+    assert "not completed" in result.message and "malformed-payload" in result.message
+    assert "payload={}" in result.hint
