@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -47,7 +48,13 @@ _COLOURS = {
     Outcome.ERRORED: "#8a5a00",
 }
 _HINT_COLOUR = "#3366cc"
+_BACKTICKS = re.compile(r"`([^`]+)`")
 _SOLUTION_COLOUR = "#2a8a7a"
+
+
+def _inline(text: str) -> str:
+    """Escape text for HTML, showing `backticked` names as code (the plain text keeps them)."""
+    return _BACKTICKS.sub(r"<code>\1</code>", html.escape(text))
 
 
 @dataclass
@@ -75,13 +82,13 @@ class Result:
 
     def _repr_html_(self) -> str:
         colour = _COLOURS[self.outcome]
-        items = "".join(f"<li>{html.escape(d)}</li>" for d in self.details)
+        items = "".join(f"<li>{_inline(d)}</li>" for d in self.details)
         hint = (f'<div><span style="color:{_HINT_COLOUR};font-weight:bold">Hint:</span> '
-                f"{html.escape(self.hint)}</div>" if self.hint else "")
+                f"{_inline(self.hint)}</div>" if self.hint else "")
         return (
             f'<div class="tk-exercise tk-exercise-{self.outcome.value}" role="status">'
             f'<span style="color:{colour};font-weight:bold">{_ICONS[self.outcome]} '
-            f"{html.escape(self.outcome.label)}:</span> {html.escape(self.message)}"
+            f"{html.escape(self.outcome.label)}:</span> {_inline(self.message)}"
             f"{f'<ul>{items}</ul>' if items else ''}{hint}</div>"
         )
 
@@ -178,9 +185,9 @@ class Text(str):
             label, sep, rest = line.partition(": ")
             if sep and label.startswith("Hint"):
                 lines.append(f'<span style="color:{self._colour};font-weight:bold">'
-                             f"{html.escape(label)}:</span> {html.escape(rest)}")
+                             f"{html.escape(label)}:</span> {_inline(rest)}")
             else:
-                lines.append(html.escape(line))
+                lines.append(_inline(line))
         return f'<div class="tk-exercise-hint">{"<br>".join(lines)}</div>'
 
 
