@@ -416,3 +416,40 @@ def test_lesson5_names_the_empty_payload_when_a_builtin_refuses_it(learner, queu
     result = learner.check(Outcome.FAILED)
     assert "not completed" in result.message and "malformed-payload" in result.message
     assert "payload={}" in result.hint
+
+
+# -- a long session: the mock's request log is a ring ------------------------------------------
+@pytest.fixture()
+def small_ring():
+    """A mock whose request log keeps only the last 40 calls (the real default is 2000)."""
+    from collections import deque
+
+    from tutorial_kit.mock import start
+
+    with start(workers=False) as handle:
+        handle.request_log._records = deque(maxlen=40)
+        client = tk.Queue({"rootUrl": handle.root_url, "credentials": handle.credentials})
+        yield client
+        client.close()
+
+
+def test_a_checked_attempt_survives_the_log_moving_on(small_ring):
+    exercise = lesson1.high_priority_task(small_ring)
+    small_ring.createTask(tk.slugid(), builtin("built-in/succeed", priority="high", retries=1,
+                                               tags={"lesson": "1"}))
+    assert exercise.check().passed
+    for _ in range(60):  # the ring forgets the createTask
+        small_ring.ping()
+    assert exercise.check().passed
+
+
+def test_an_attempt_the_log_dropped_unread_asks_for_the_task_id(small_ring):
+    exercise = lesson1.high_priority_task(small_ring)
+    task_id = tk.slugid()
+    small_ring.createTask(task_id, builtin("built-in/succeed", priority="high", retries=1,
+                                           tags={"lesson": "1"}))
+    for _ in range(60):
+        small_ring.ping()
+    result = exercise.check()
+    assert result.outcome is Outcome.UNATTEMPTED and "exercise.check(task_id)" in result.message
+    assert exercise.check(task_id).passed

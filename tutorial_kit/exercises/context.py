@@ -48,6 +48,9 @@ class Context:
     uncaught: list[tuple[int, str]] = field(default_factory=list)
     #: the request-log seq when the check now running began (None between checks)
     open_since: int | None = None
+    #: True once the mock's log (a ring) dropped entries this exercise had not read yet
+    log_gap: bool = False
+    _records: list[dict] = field(default_factory=list, repr=False)
 
     @classmethod
     def for_queue(cls, queue: Any) -> "Context":
@@ -84,10 +87,21 @@ class Context:
         first; the check's own calls are left out."""
         if self.control is None:
             return []
-        log = [r for r in self.control.requests(since=self.since)
-               if r["seq"] > self.since and not self._is_own(r["seq"])]
+        log = [r for r in self._log() if not self._is_own(r["seq"])]
         return [r for r in log if (method is None or r["method"] == method)
                 and (status is None or r["status"] == status)]
+
+    def _log(self) -> list[dict]:
+        """Every request-log entry since the exercise appeared, fetched incrementally and kept
+        here: the mock's log is a ring, and a long session must not lose an early attempt
+        between two checks."""
+        assert self.control is not None
+        fetched = self._records[-1]["seq"] if self._records else self.since
+        fresh = [r for r in self.control.requests(since=fetched) if r["seq"] > fetched]
+        if fresh and fresh[0]["seq"] > fetched + 1:
+            self.log_gap = True  # the ring dropped entries before we read them
+        self._records += fresh
+        return self._records
 
     def task_ids(self, method: str = "createTask", status: int | None = 200) -> list[str]:
         """Task ids named by the learner's successful calls of ``method``, oldest first."""
@@ -105,6 +119,10 @@ class Context:
         if self.control is None:
             raise unattempted(NO_LOG + ": pass your task's taskId, e.g. exercise.check(task_id)")
         ids = self.task_ids()
+        if not ids and self.log_gap:
+            raise unattempted("the mock's request log no longer holds your calls (it keeps the "
+                              "latest ones only): pass your task's taskId, e.g. "
+                              "exercise.check(task_id)")
         if not ids:
             raise unattempted("no task created since this exercise appeared")
         return list(reversed(ids))
