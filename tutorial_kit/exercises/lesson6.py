@@ -32,7 +32,8 @@ def fresh_task_queue() -> str:
     """A task queue nobody has used: the provisioner of the learner's own queues
     (``learner`` or ``learner-<name>``), a new worker type. A claim there can only get the
     tasks of this attempt, never a stray left by an earlier run of the lesson."""
-    provisioner = lessons.worker_queue().split("/", 1)[0]
+    sid = lessons.scheduler_id()  # the same provisioner as lessons.worker_queue()
+    provisioner = "learner" if sid == "-" else f"learner-{sid}"
     return f"{provisioner}/fail-honestly-{secrets.token_hex(3)}"
 
 
