@@ -38,6 +38,9 @@ def task_in_route(route: str) -> str | None:
 
 @dataclass
 class Context:
+    """What one exercise's check sees: the learner's ``queue`` and, on the mock, its control
+    plane (``control``, None elsewhere) with the request log from ``since`` on."""
+
     queue: Any
     control: MockControl | None
     since: int = 0  # request-log sequence number when the exercise was shown
