@@ -56,19 +56,50 @@ def run(shell: InteractiveShell, code: str) -> None:
 
 
 @pytest.mark.parametrize("lesson, factory, task_var", [
+    ("lesson0", "unknown_task", None),
+    ("lesson1", "high_priority_task", None),
     ("lesson2", "watch_a_failure", "failing"),
+    ("lesson3", "hello_artifact", "hello"),
     ("lesson4", "rerun_after_failure", "again"),
+    ("lesson5", "diamond", "b"),
     ("lesson6", "fail_honestly", "tid"),
 ])
 def test_a_learner_runs_the_solution_verbatim(shell, lesson, factory, task_var):
+    run(shell, "task = tk.lessons.tutorial_task()")  # lesson 1's starting point
     run(shell, f"from tutorial_kit.exercises import {lesson}\nexercise = {lesson}.{factory}(queue)")
     exercise = shell.user_ns["exercise"]
     result = exercise.check()
+    assert result.outcome is Outcome.UNATTEMPTED, str(result)
+    run(shell, str(exercise.solution()))
+    # the request log is closed to learners: the check observed the learner's own client
+    result = exercise.check()
+    assert result.passed, str(result)
+    assert str(exercise.check()) == str(result)
+    if task_var:  # naming the task works too
+        assert exercise.check(shell.user_ns[task_var]).passed
+
+
+def test_without_the_log_a_check_still_judges_the_latest_attempt(shell):
+    run(shell, "from tutorial_kit.exercises import lesson0\nexercise = lesson0.unknown_task(queue)")
+    exercise = shell.user_ns["exercise"]
+    run(shell, 'print("ResourceNotFound")')  # the fake
+    assert exercise.check().outcome is Outcome.UNATTEMPTED
+    shell.run_cell("queue.task(tk.slugid())")  # uncaught
+    result = exercise.check()
+    assert result.outcome is Outcome.FAILED and "uncaught" in result.message
+    run(shell, str(exercise.solution()))
+    assert exercise.check().passed
+
+
+def test_a_client_the_exercise_did_not_get_asks_for_the_task_id(shell, alice):
+    run(shell, "from tutorial_kit.exercises import lesson4\nexercise = lesson4.rerun_after_failure(queue)")
+    other = tk.Queue({"rootUrl": alice.options["rootUrl"],
+                      "credentials": alice.options["credentials"]})
+    task_id = tk.slugid()
+    other.createTask(task_id, tk.lessons.tutorial_task(task_queue="built-in/fail", payload={}))
+    result = shell.user_ns["exercise"].check()
     assert result.outcome is Outcome.UNATTEMPTED and "exercise.check(task_id)" in result.message
     assert "request log" in result.message
-    run(shell, str(exercise.solution()))
-    result = exercise.check(shell.user_ns[task_var])
-    assert result.passed, str(result)
 
 
 def test_lesson6_claims_from_the_learners_own_queue_as_the_learners_group(shell):

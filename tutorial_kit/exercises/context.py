@@ -12,7 +12,10 @@ Two rules keep a check fair to the learner:
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
@@ -36,6 +39,65 @@ def task_in_route(route: str) -> str | None:
     return match.group(1) if match else None
 
 
+class Recorder:
+    """The learner's own client, observed: the taskIds it created and the Queue errors it
+    raised, in order. Where the request log is closed (a real deployment, a classroom), this is
+    how a check still finds the latest attempt made with the ``queue`` the exercise was given.
+    """
+
+    WATCHED = ("createTask", "task", "status")
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.errors: list[Any] = []  # TaskclusterError objects, oldest first
+
+    def wrap(self, queue: Any) -> bool:
+        """Observe ``queue``'s calls (its behaviour is unchanged); False if it cannot be."""
+        from tutorial_kit.client.errors import TaskclusterError
+
+        wrapped = False
+        for name in self.WATCHED:
+            original = getattr(queue, name, None)
+            if original is None or inspect.iscoroutinefunction(original):
+                continue  # an AsyncQueue: its attempts are found by taskId only
+
+            @functools.wraps(original)
+            def observed(*args: Any, _original: Any = original, _name: str = name,
+                         **kwargs: Any) -> Any:
+                try:
+                    result = _original(*args, **kwargs)
+                except TaskclusterError as error:
+                    self.errors.append(error)
+                    raise
+                if _name == "createTask" and args:
+                    self.created.append(str(args[0]))
+                return result
+
+            try:
+                setattr(queue, name, observed)
+            except AttributeError:
+                return False
+            wrapped = True
+        return wrapped
+
+
+_RECORDERS: "weakref.WeakKeyDictionary[Any, Recorder]" = weakref.WeakKeyDictionary()
+
+
+def recorder_for(queue: Any) -> Recorder | None:
+    """The one recorder of this client (made, and the client observed, on first use)."""
+    try:
+        found = _RECORDERS.get(queue)
+    except TypeError:  # not weak-referenceable
+        return None
+    if found is None:
+        found = Recorder()
+        if not found.wrap(queue):
+            return None
+        _RECORDERS[queue] = found
+    return found
+
+
 @dataclass
 class Context:
     """What one exercise's check sees: the learner's ``queue`` and, on the mock, its control
@@ -54,12 +116,22 @@ class Context:
     #: True once the mock's log (a ring) dropped entries this exercise had not read yet
     log_gap: bool = False
     _records: list[dict] = field(default_factory=list, repr=False)
+    #: where the request log is closed: the learner's client, observed, and where its
+    #: records stood when the exercise appeared
+    recorder: Recorder | None = None
+    created_since: int = 0
+    errors_since: int = 0
+    #: Queue errors a notebook cell left uncaught (where the request log is closed)
+    uncaught_errors: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def for_queue(cls, queue: Any) -> "Context":
         control = MockControl(queue)
         if not control.is_mock():
-            return cls(queue, None)
+            recorder = recorder_for(queue)
+            return cls(queue, None, recorder=recorder,
+                       created_since=len(recorder.created) if recorder else 0,
+                       errors_since=len(recorder.errors) if recorder else 0)
         return cls(queue, control, control.last_seq())
 
     @property
@@ -120,7 +192,12 @@ class Context:
         if given:
             return [str(g) for g in reversed(given)]
         if self.control is None:
-            raise unattempted(NO_LOG + ": pass your task's taskId, e.g. exercise.check(task_id)")
+            created = self.recorder.created[self.created_since:] if self.recorder else []
+            if created:
+                return list(reversed(created))
+            raise unattempted("no task created with `queue` since this exercise appeared ("
+                              + NO_LOG + " made another way): pass your task's taskId, e.g. "
+                              "exercise.check(task_id)")
         ids = self.task_ids()
         if not ids and self.log_gap:
             raise unattempted("the mock's request log no longer holds your calls (it keeps the "
@@ -135,16 +212,19 @@ class Context:
         created since the exercise appeared."""
         return self.candidates(given)[0]
 
+    def recorded_errors(self) -> list[Any]:
+        """Queue errors the learner's ``queue`` raised since the exercise appeared (where the
+        request log is closed)."""
+        return self.recorder.errors[self.errors_since:] if self.recorder else []
+
     # -- errors the learner left uncaught (IPython only) -----------------------------------
     def watch_uncaught(self, slot: str) -> bool:
         """Note every Queue error a notebook cell leaves uncaught, from now on.
 
         Uses IPython's ``post_run_cell`` event; returns False (and notes nothing) outside
-        IPython or on a real deployment. One watcher per ``slot`` (an exercise): showing the
-        exercise again replaces its previous watcher.
+        IPython. One watcher per ``slot`` (an exercise): showing the exercise again replaces
+        its previous watcher.
         """
-        if self.control is None:
-            return False
         try:
             from IPython import get_ipython
         except ImportError:
@@ -156,7 +236,10 @@ class Context:
 
         def after_cell(result: Any) -> None:
             error = getattr(result, "error_in_exec", None)
-            if isinstance(error, TaskclusterError) and self.control is not None:
+            if not isinstance(error, TaskclusterError):
+                return
+            self.uncaught_errors.append(error)
+            if self.control is not None:
                 path = unquote(urlsplit(error.url or "").path)
                 self.uncaught.append((self.control.last_seq(), path))
 
@@ -172,6 +255,10 @@ class Context:
         """Did the cell that made this request end with its error uncaught?"""
         route = unquote(record.get("route", ""))
         return any(record["seq"] <= upto and route == path for upto, path in self.uncaught)
+
+    def error_left_uncaught(self, error: Any) -> bool:
+        """Did a cell end with this very error uncaught?"""
+        return any(seen is error for seen in self.uncaught_errors)
 
 
 _WATCHERS: dict[tuple[int, str], Any] = {}
