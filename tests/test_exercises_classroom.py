@@ -108,3 +108,22 @@ def test_lesson6_claims_from_the_learners_own_queue_as_the_learners_group(shell)
     assert exercise.task_queue.startswith("learner-alice/")
     assert exercise.worker_group == "alice"
     assert "my-laptop" not in exercise.solution()
+
+
+def test_without_the_log_lesson2_sees_what_the_learners_reads_saw(shell, alice, classroom):
+    handle, _ = classroom
+    run(shell, "from tutorial_kit.exercises import lesson2\nexercise = lesson2.watch_a_failure(queue)")
+    exercise = shell.user_ns["exercise"]
+    task_id = tk.slugid()
+    # the teacher's control plane keeps the built-in worker on this task: it stays running
+    handle.faults.arm({"kind": "crash", "taskId": task_id, "mode": "claim-expired"})
+    alice.createTask(task_id, tk.lessons.tutorial_task(task_queue="built-in/fail", payload={}))
+    tk.lessons.wait_for_run(alice, task_id, 0, "running")
+    assert "still running" in exercise.check().message
+    teacher = tk.Queue({"rootUrl": handle.root_url, "credentials": handle.credentials})
+    teacher.reportFailed(task_id, 0)  # it fails after the learner's last read
+    result = exercise.check()
+    assert result.outcome is Outcome.FAILED and "last status read saw running" in result.message
+    alice.status(task_id)
+    assert exercise.check().passed
+    teacher.close()

@@ -50,6 +50,8 @@ class Recorder:
     def __init__(self) -> None:
         self.created: list[str] = []
         self.errors: list[Any] = []  # TaskclusterError objects, oldest first
+        self.reads: list[tuple[str, str]] = []  # (taskId, state) of each status read
+        self.paused = 0  # > 0 while a check runs: its own calls are not the learner's
 
     def wrap(self, queue: Any) -> bool:
         """Observe ``queue``'s calls (its behaviour is unchanged); False if it cannot be."""
@@ -64,6 +66,8 @@ class Recorder:
             @functools.wraps(original)
             def observed(*args: Any, _original: Any = original, _name: str = name,
                          **kwargs: Any) -> Any:
+                if self.paused:
+                    return _original(*args, **kwargs)
                 try:
                     result = _original(*args, **kwargs)
                 except TaskclusterError as error:
@@ -71,6 +75,8 @@ class Recorder:
                     raise
                 if _name == "createTask" and args:
                     self.created.append(str(args[0]))
+                elif _name == "status" and args and isinstance(result, dict):
+                    self.reads.append((str(args[0]), str(result.get("status", {}).get("state"))))
                 return result
 
             try:
@@ -121,6 +127,7 @@ class Context:
     recorder: Recorder | None = None
     created_since: int = 0
     errors_since: int = 0
+    reads_since: int = 0
     #: Queue errors a notebook cell left uncaught (where the request log is closed)
     uncaught_errors: list[Any] = field(default_factory=list, repr=False)
 
@@ -131,7 +138,8 @@ class Context:
             recorder = recorder_for(queue)
             return cls(queue, None, recorder=recorder,
                        created_since=len(recorder.created) if recorder else 0,
-                       errors_since=len(recorder.errors) if recorder else 0)
+                       errors_since=len(recorder.errors) if recorder else 0,
+                       reads_since=len(recorder.reads) if recorder else 0)
         return cls(queue, control, control.last_seq())
 
     @property
@@ -142,7 +150,14 @@ class Context:
     def checking(self) -> Iterator[None]:
         """Bracket a check, so its own calls (``status``, downloads...) are not the learner's."""
         if self.control is None:
-            yield
+            if self.recorder is None:
+                yield
+                return
+            self.recorder.paused += 1
+            try:
+                yield
+            finally:
+                self.recorder.paused -= 1
             return
         start = self.control.last_seq()
         self.open_since = start
@@ -211,6 +226,13 @@ class Context:
         """The latest attempt: the last taskId the learner names, else the newest task they
         created since the exercise appeared."""
         return self.candidates(given)[0]
+
+    def recorded_reads(self, task_id: str) -> list[str] | None:
+        """The states the learner's ``queue`` saw in its ``status`` reads of a task since the
+        exercise appeared, oldest first; None when the client is not observed."""
+        if self.recorder is None:
+            return None
+        return [state for tid, state in self.recorder.reads[self.reads_since:] if tid == task_id]
 
     def recorded_errors(self) -> list[Any]:
         """Queue errors the learner's ``queue`` raised since the exercise appeared (where the

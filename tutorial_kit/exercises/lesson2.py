@@ -32,7 +32,18 @@ def watch_a_failure(queue) -> Exercise:
             raise failed(f"your latest task {task_id} ended {run_outcome(last)}, not failed",
                          hint=payload_hint(status["taskQueueId"], last) or _LOOP)
         if not ctx.on_mock:
-            return f"{task_id} failed. (Without the request log the check cannot see your polling.)"
+            seen = ctx.recorded_reads(task_id)
+            if seen is None:
+                return (f"{task_id} failed. (Without the request log the check cannot see your "
+                        "polling.)")
+            if not seen:
+                raise failed(f"{task_id} failed, but you have not read its status with `queue`",
+                             hint=f"poll it: {_LOOP}")
+            if seen[-1] not in ("completed", "failed", "exception"):
+                raise failed(f"{task_id} failed, but your last status read saw {seen[-1]}",
+                             hint=f"don't stop after a fixed number of reads: {_LOOP}")
+            return (f"{task_id} failed, and you watched it until it resolved "
+                    f"({len(seen)} status read(s)).")
         reads = [r for r in ctx.requests("status", 200) if task_id in r.get("route", "")]
         if not reads:
             raise failed(f"{task_id} failed, but you have not read its status",
