@@ -453,3 +453,20 @@ def test_an_attempt_the_log_dropped_unread_asks_for_the_task_id(small_ring):
     result = exercise.check()
     assert result.outcome is Outcome.UNATTEMPTED and "exercise.check(task_id)" in result.message
     assert exercise.check(task_id).passed
+
+
+def test_lesson6_without_the_log_knows_the_learners_own_client_reported(queue, mock):
+    """As on a real deployment whose learner holds broad scopes: the log is not read."""
+    exercise = lesson6.fail_honestly(queue)
+    exercise.context.control = None  # the check must not read the request log here
+    from tutorial_kit.exercises.context import recorder_for
+
+    recorder = recorder_for(queue)
+    exercise.context.recorder = recorder
+    exercise.context.created_since = len(recorder.created)
+    queue.createTask(task_id := tk.slugid(), tutorial_task("true", task_queue=exercise.task_queue))
+    claim = queue.claimWork(exercise.task_queue, {"workerGroup": exercise.worker_group,
+                                                  "workerId": "w", "tasks": 1})["tasks"][0]
+    queue.reportFailed(task_id, claim["runId"])
+    result = exercise.check()
+    assert result.outcome is Outcome.FAILED and "your own credentials" in result.message

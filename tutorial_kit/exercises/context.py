@@ -45,12 +45,13 @@ class Recorder:
     how a check still finds the latest attempt made with the ``queue`` the exercise was given.
     """
 
-    WATCHED = ("createTask", "task", "status")
+    WATCHED = ("createTask", "task", "status", "reportFailed")
 
     def __init__(self) -> None:
         self.created: list[str] = []
         self.errors: list[Any] = []  # TaskclusterError objects, oldest first
         self.reads: list[tuple[str, str]] = []  # (taskId, state) of each status read
+        self.reported: list[str] = []  # taskIds this client itself reported failed
         self.paused = 0  # > 0 while a check runs: its own calls are not the learner's
 
     def wrap(self, queue: Any) -> bool:
@@ -77,6 +78,8 @@ class Recorder:
                     self.created.append(str(args[0]))
                 elif _name == "status" and args and isinstance(result, dict):
                     self.reads.append((str(args[0]), str(result.get("status", {}).get("state"))))
+                elif _name == "reportFailed" and args:
+                    self.reported.append(str(args[0]))
                 return result
 
             try:

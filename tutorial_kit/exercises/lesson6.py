@@ -72,8 +72,12 @@ def fail_honestly(queue: Any, *, task_queue: str | None = None,
                          hint=f"report it: {_WITH_CLAIM}")
         where = f"{last['workerGroup']}/{last['workerId']}"
         if not ctx.on_mock:
-            return (f"{task_id}: you claimed it as {where} and reported it failed. (Without the "
-                    "request log the check cannot see which credentials you used.)")
+            if ctx.recorder is not None and task_id in ctx.recorder.reported:
+                raise failed(f"run {last['runId']} of {task_id} failed, but you reported it with "
+                             "your own credentials (`queue`), not the claim's", hint=_WITH_CLAIM)
+            return (f"{task_id}: you claimed it as {where} and reported it failed, not with your "
+                    "own `queue`. (Without the request log the check cannot see the claim's "
+                    "credentials themselves.)")
         reports = [r for r in ctx.requests("reportFailed", 200)
                    if f"/task/{task_id}/runs/{last['runId']}/" in r.get("route", "")]
         claim_client = f"task-client/{task_id}/{last['runId']}/"
