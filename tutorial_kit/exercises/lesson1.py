@@ -9,23 +9,27 @@ WANT = {"taskQueueId": "built-in/succeed", "priority": "high", "retries": 1}
 
 
 def high_priority_task(queue) -> Exercise:
+    """Create a task to a specification; the check reads the latest task created."""
+
     def check(ctx: Context, *given: str) -> str:
-        problems: list[str] = []
-        for task_id in ctx.candidates(given):
-            task = ctx.queue.task(task_id)
-            wrong = [f"{key} is {task.get(key)!r}, not {value!r}"
-                     for key, value in WANT.items() if task.get(key) != value]
-            if task.get("tags", {}).get("lesson") != "1":
-                wrong.append("the tag `lesson` is not \"1\"")
-            if not wrong:
-                return f"Task {task_id} has priority high, 1 retry and the tag lesson: 1."
-            problems.append(f"{task_id}: " + "; ".join(wrong))
-        raise failed("none of your tasks matches yet", *problems)
+        task_id = ctx.attempt(given)
+        task = ctx.queue.task(task_id)
+        wrong = [f"{key} is {task.get(key)!r}, not {value!r}"
+                 for key, value in WANT.items() if task.get(key) != value]
+        if task.get("tags", {}).get("lesson") != "1":
+            wrong.append("the tag `lesson` is not \"1\"")
+        if task.get("payload") != {}:
+            wrong.append("the payload is not empty: the built-in workers accept only `{}`")
+        if wrong:
+            raise failed(f"your latest task {task_id} is not as asked", *wrong,
+                         hint="create a new task (a new tk.slugid()) with every field as asked")
+        return f"Task {task_id} has priority high, 1 retry, the tag lesson: 1 and payload {{}}."
 
     return Exercise(
         "a task to your own specification",
-        "Create a task on the task queue `built-in/succeed` with priority `high`, `retries` 1 "
-        "and a tag `lesson` with the value `\"1\"` (the payload may be `{}`).",
+        "Create a task on the task queue `built-in/succeed` with priority `high`, `retries` 1, "
+        "a tag `lesson` with the value `\"1\"`, and an empty payload `{}` (the built-in workers "
+        "accept no other).",
         check,
         ["Start from `task`, copy it with `dict(task, ...)`, and change what is asked.",
          "Tags are an object of strings: `tags={\"lesson\": \"1\"}`.",
