@@ -294,7 +294,7 @@
     const problem = h("div");
     const desc = h("div", { class: "desc" });
     const facts = h("dl", { class: "facts" });
-    const runs = h("div", { class: "scroll" });
+    const runs = h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Runs" });
     const timeline = h("div", { class: "timeline" });
     const artifacts = h("div");
     const logTitle = h("h2", { id: "log-title" }, "Log");
@@ -415,9 +415,11 @@
     const start = Math.min(...times);
     const open = runs.some((r) => !r.resolved);
     const end = Math.max(open ? now : 0, ...times, start + 1000);
-    const width = 1000, rowH = 26, left = 70;
+    // Drawn at the box's own width, so its text keeps its size on a phone.
+    const width = Math.max(280, Math.round(box.clientWidth || 1000)), rowH = 26, left = 52;
     const x = (t) => left + ((t - start) / (end - start)) * (width - left - 10);
     const chart = svg("svg", { viewBox: `0 0 ${width} ${runs.length * rowH + 24}`, role: "img",
+                               width, height: runs.length * rowH + 24,
                                "aria-label": `Timeline of ${runs.length} run(s) over ${Math.round((end - start) / 1000)} s` });
     runs.forEach((r, i) => {
       const y = i * rowH + 4;
@@ -464,7 +466,8 @@
       }
       sections.push(h("h3", {}, `Run ${run.runId} `, badge(run.state)));
       if (!list.length) { sections.push(h("p", { class: "muted" }, "No artifacts.")); continue; }
-      sections.push(h("div", { class: "scroll" }, h("table", { "data-run": run.runId },
+      sections.push(h("div", { class: "scroll", tabindex: "0", role: "region",
+                               "aria-label": `Artifacts of run ${run.runId}` }, h("table", { "data-run": run.runId },
         h("thead", {}, h("tr", {}, ["name", "storageType", "contentType", "expires"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, list.map((a) => h("tr", { "data-artifact": a.name },
           h("td", { class: "wrap" }, artifactCell(taskId, run.runId, a, creds)),
@@ -593,7 +596,7 @@
     const problem = h("div");
     const summary = h("p", { role: "status", "aria-live": "polite" });
     const filters = h("div", { class: "filters", role: "group", "aria-label": "Show tasks in state" });
-    const list = h("div", { class: "scroll" });
+    const list = h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Tasks of the group" });
     replace(main, h("h1", {}, "Task group ", h("code", {}, groupId)), live, problem, summary,
             filters, list);
     let filter = "all";
