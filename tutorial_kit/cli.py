@@ -76,7 +76,8 @@ def _classroom_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
                  access_token=args.access_token, workers=not args.no_workers, strict=True,
                  claim_wait=args.claim_wait, clients=clients,
-                 shell_queues=None if args.run_learner_commands else [])
+                 shell_queues=None if args.run_learner_commands else [],
+                 dashboard=True)
 
 
 def _lab(args: argparse.Namespace) -> int:
