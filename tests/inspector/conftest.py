@@ -66,6 +66,6 @@ def shoot(page: Any, name: str) -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / f"{name}-1280.png"), full_page=True)
     page.set_viewport_size({"width": 360, "height": 740})
-    page.wait_for_timeout(100)
+    page.wait_for_timeout(400)  # the timeline redraws 150 ms after a resize
     page.screenshot(path=str(OUTPUT / f"{name}-360.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -6,7 +6,7 @@
  */
 "use strict";
 (function () {
-  const { h, replace, badge, taskLink, STATES } = window.TKInspector;
+  const { h, replace, badge, cards, taskLink, STATES } = window.TKInspector;
   const BASE = document.documentElement.dataset.base || "";
   const DATA = `${location.origin}${BASE}/mock/v1/dashboard/data`;
   const token = new URLSearchParams(location.search).get("token") || "";
@@ -61,10 +61,10 @@
       replace(table, h("p", { class: "muted" }, "This queue has no roster (run `tutorial-kit classroom serve --roster FILE`)."));
       return;
     }
-    replace(table, h("table", { "aria-label": "Learners" },
+    replace(table, cards(h("table", { "aria-label": "Learners" },
       h("thead", {}, h("tr", {}, ["learner", "tasks", "seems to be on", "last API call",
                                    "recent errors (4xx)", "tasks (newest first)"].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, data.learners.map(row))));
+      h("tbody", {}, data.learners.map(row)))));
   }
 
   async function loop() {

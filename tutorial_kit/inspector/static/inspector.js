@@ -60,6 +60,17 @@
     return append(el, children);
   }
 
+  /* Label every cell with its column, so that on a phone (CSS: .cards) each row reads as a
+   * card of "column: value" lines instead of a table wider than the screen. */
+  function cards(table) {
+    const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => cell.setAttribute("data-label", names[i] || ""));
+    }
+    table.classList.add("cards");
+    return table;
+  }
+
   function badge(state, label) {
     const text = label || state || "unknown";
     return h("span", { class: "badge", "data-state": state || "unknown", role: "img",
@@ -311,6 +322,12 @@
     head.append(h("h1", {}, "Task ", h("code", {}, taskId)));
 
     let task = null;
+    let lastRuns = [];
+    let resizing = null;
+    window.addEventListener("resize", () => {  // the timeline is drawn at the box's width
+      clearTimeout(resizing);
+      resizing = setTimeout(() => renderTimeline(timeline, lastRuns), 150);
+    });
     const artifactCache = new Map(); // runId -> {state, list}
     const log = new LogView(taskId, logTitle, logNote, logPre);
 
@@ -342,6 +359,7 @@
       renderFacts(facts, task, status);
       renderRuns(runs, status.runs || []);
       renderTimeline(timeline, status.runs || []);
+      lastRuns = status.runs || [];
       await renderArtifacts(artifacts, taskId, status.runs || [], artifactCache);
       log.update(status.runs || []);
     }
@@ -395,7 +413,7 @@
         h("td", {}, when(run.started)),
         h("td", {}, when(run.resolved)),
         h("td", {}, when(run.takenUntil))))));
-    replace(box, table);
+    replace(box, cards(table));
   }
 
   const SVG = "http://www.w3.org/2000/svg";
@@ -467,13 +485,13 @@
       sections.push(h("h3", {}, `Run ${run.runId} `, badge(run.state)));
       if (!list.length) { sections.push(h("p", { class: "muted" }, "No artifacts.")); continue; }
       sections.push(h("div", { class: "scroll", tabindex: "0", role: "region",
-                               "aria-label": `Artifacts of run ${run.runId}` }, h("table", { "data-run": run.runId },
+                               "aria-label": `Artifacts of run ${run.runId}` }, cards(h("table", { "data-run": run.runId },
         h("thead", {}, h("tr", {}, ["name", "storageType", "contentType", "expires"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, list.map((a) => h("tr", { "data-artifact": a.name },
           h("td", { class: "wrap" }, artifactCell(taskId, run.runId, a, creds)),
           h("td", {}, a.storageType || ""),
           h("td", { class: "wrap" }, a.contentType || ""),
-          h("td", {}, when(a.expires))))))));
+          h("td", {}, when(a.expires)))))))));
     }
     replace(box, sections);
   }
@@ -616,14 +634,14 @@
         replace(list, h("p", { class: "muted" }, tasks.length ? `No task is ${filter}.` : "No tasks in this group (yet)."));
         return;
       }
-      replace(list, h("table", {},
+      replace(list, cards(h("table", {},
         h("thead", {}, h("tr", {}, ["state", "name", "taskId", "taskQueueId", "runs"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, shown.map((t) => h("tr", { "data-task": t.status.taskId },
           h("td", {}, badge(t.status.state)),
           h("td", { class: "wrap" }, taskLink(t.status.taskId, (t.task.metadata || {}).name || t.status.taskId)),
           h("td", {}, h("code", {}, t.status.taskId)),
           h("td", { class: "wrap" }, t.status.taskQueueId || ""),
-          h("td", {}, String((t.status.runs || []).length)))))));
+          h("td", {}, String((t.status.runs || []).length))))))));
     }
 
     async function refresh() {
@@ -707,7 +725,7 @@
     else indexPage(main);
   }
 
-  window.TKInspector = { h, append, replace, badge, taskLink, groupLink, when, ago, markdown,
+  window.TKInspector = { h, append, replace, badge, cards, taskLink, groupLink, when, ago, markdown,
                          safeHref, ROOT, API, STATES, SLUGID };
   if (!(document.currentScript && document.currentScript.dataset.libraryOnly)) route();
 })();
