@@ -9,9 +9,11 @@ API only; the classroom dashboard (``dashboard.py``) is the one mock-only page.
 
 from __future__ import annotations
 
+import html
+from typing import Any
 from urllib.parse import quote
 
-__all__ = ["inspector_url", "group_url", "index_url"]
+__all__ = ["inspector_url", "group_url", "index_url", "inspector_link"]
 
 
 def _root(root_url: str) -> str:
@@ -33,3 +35,26 @@ def group_url(root_url: str, task_group_id: str) -> str:
 def index_url(root_url: str) -> str:
     """The inspector's start page: open a task or group, see the tasks seen recently."""
     return f"{_root(root_url)}/tasks/"
+
+
+def inspector_link(queue: Any, task_id: str, text: str = "open in inspector") -> str:
+    """An HTML link to the task's page, for a widget (``queue``: a client, or a rootUrl).
+
+    Empty when no rootUrl is known, so a widget never fails over a decoration. The link opens
+    in a new tab: on the mock its inspector, on a real deployment the deployment's own UI.
+    """
+    if isinstance(queue, str):
+        root = queue
+    else:
+        from tutorial_kit.widgets._client import root_url_of  # only widgets use this helper
+
+        try:
+            root = root_url_of(queue)
+        except ValueError:
+            return ""
+    try:
+        url = inspector_url(root, task_id)
+    except ValueError:
+        return ""
+    return (f'<a class="tk-inspector-link" href="{html.escape(url, quote=True)}" '
+            f'target="_blank" rel="noopener noreferrer">{html.escape(text)}</a>')
