@@ -102,3 +102,34 @@ def test_an_unknown_task_says_so(mock: Any, page: Any) -> None:
     expect(page.locator("h1")).to_have_text("No such task")
     expect(page.locator(".error")).to_contain_text("404")
     assert page.errors == []
+
+
+def test_a_running_runs_log_is_followed_as_it_grows(mock: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    from tutorial_kit.lessons import wait_for_run
+
+    queue = Queue({"rootUrl": mock.root_url, "credentials": mock.credentials})
+    task_id = slugid()
+    # the second line waits for a file the test writes, so "still running" is no race
+    gate = pathlib.Path(f"/tmp/tk-inspector-gate-{task_id}")
+    queue.createTask(task_id, tutorial_task(
+        f"echo first-line; while [ ! -e {gate} ]; do sleep 0.1; done; echo last-$((40 + 2))",
+        task_queue=SHELL_QUEUE, artifacts={}))
+    wait_for_run(queue, task_id, 0, "running")
+    try:
+        page.goto(inspector_url(mock.root_url, task_id))
+        log = page.locator("pre.log")
+        expect(page.locator("#log-title")).to_have_text("Log of run 0 (live, following)")
+        expect(log).to_contain_text("first-line")
+        expect(log).not_to_contain_text("last-42")  # (the command line shows the unexpanded text)
+        shoot(page, "task-running")
+        gate.write_text("go")
+        expect(log).to_contain_text("last-42")  # the same page, the log grew
+        expect(page.locator("#task-state")).to_have_attribute("data-state", "completed")
+        expect(page.locator("#log-title")).to_have_text("Log of run 0")
+        expect(log).to_contain_text("first-line")
+        expect(log).to_contain_text("exit code 0")
+    finally:
+        gate.unlink(missing_ok=True)
+    assert page.errors == []
