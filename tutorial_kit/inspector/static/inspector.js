@@ -328,6 +328,10 @@
       clearTimeout(resizing);
       resizing = setTimeout(() => renderTimeline(timeline, lastRuns), 150);
     });
+    // An open run's bars grow with time, between the API's answers too.
+    setInterval(() => {
+      if (lastRuns.some((r) => !r.resolved)) renderTimeline(timeline, lastRuns);
+    }, 1000);
     const artifactCache = new Map(); // runId -> {state, list}
     const log = new LogView(taskId, logTitle, logNote, logPre);
 
