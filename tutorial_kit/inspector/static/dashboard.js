@@ -6,7 +6,7 @@
  */
 "use strict";
 (function () {
-  const { h, replace, badge, cards, taskLink, STATES } = window.TKInspector;
+  const { h, replace, announce, badge, cards, taskLink, STATES } = window.TKInspector;
   const BASE = document.documentElement.dataset.base || "";
   const DATA = `${location.origin}${BASE}/mock/v1/dashboard/data`;
   const token = new URLSearchParams(location.search).get("token") || "";
@@ -53,7 +53,7 @@
       data = await response.json();
       if (!response.ok) throw new Error(`${response.status}: ${data.message || data.error}`);
     } catch (error) {
-      replace(problem, h("p", { class: "error", role: "alert" }, error.message));
+      announce(problem, h("p", { class: "error", role: "alert" }, error.message));
       return;
     }
     replace(problem);

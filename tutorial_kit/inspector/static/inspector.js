@@ -212,6 +212,14 @@
     return `${API}/task/${encodeURIComponent(taskId)}/runs/${runId}/artifacts/${encodeURIComponent(name)}`;
   }
 
+  /* Replace a live region's content only when its text changes, so a screen reader does not
+   * announce the same words again on every refresh. */
+  function announce(el, ...children) {
+    const probe = append(document.createElement("div"), children);
+    if (probe.textContent === el.textContent && el.childNodes.length) return el;
+    return replace(el, ...probe.childNodes);
+  }
+
   function errorBox(error) {
     const status = error.status ? `${error.status} ${error.code || ""} — ` : "";
     return h("p", { class: "error", role: "alert" }, status + (error.message || String(error)));
@@ -345,7 +353,7 @@
         status = (await api(`/task/${encodeURIComponent(taskId)}/status`)).status;
         replace(problem);
       } catch (error) {
-        replace(problem, errorBox(error));
+        announce(problem, errorBox(error));
         if (error.status === 404 && !task) {
           replace(head, h("h1", {}, "No such task"), h("p", {}, h("code", {}, taskId),
                   " is not a task on this deployment (yet)."));
@@ -627,7 +635,7 @@
     function draw() {
       const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
       for (const t of tasks) counts[t.status.state] = (counts[t.status.state] || 0) + 1;
-      replace(summary, `${tasks.length} task(s): `,
+      announce(summary, `${tasks.length} task(s): `,
               STATES.filter((s) => counts[s]).map((s, i) => [i ? ", " : "", `${counts[s]} ${s}`]));
       replace(filters, ["all", ...STATES].map((s) => h("button", {
         type: "button", "aria-pressed": String(filter === s), "data-filter": s,
@@ -653,7 +661,7 @@
         tasks = await listAll(`/task-group/${encodeURIComponent(groupId)}/list?limit=200`, "tasks");
         replace(problem);
       } catch (error) {
-        replace(problem, errorBox(error));
+        announce(problem, errorBox(error));
         return;
       }
       draw();
@@ -729,7 +737,7 @@
     else indexPage(main);
   }
 
-  window.TKInspector = { h, append, replace, badge, cards, taskLink, groupLink, when, ago, markdown,
+  window.TKInspector = { h, append, replace, announce, badge, cards, taskLink, groupLink, when, ago, markdown,
                          safeHref, ROOT, API, STATES, SLUGID };
   if (!(document.currentScript && document.currentScript.dataset.libraryOnly)) route();
 })();
