@@ -57,3 +57,9 @@ def test_the_printed_link_opens_the_page_on_the_mock() -> None:
         # only the listed assets: not the page templates, nothing beside them
         assert httpx.get(f"{mock.root_url}/inspector/page.html").status_code == 404
         assert httpx.get(f"{mock.root_url}/inspector/%2E%2E%2Froutes.py").status_code == 404
+
+
+def test_notebooks_reach_the_links_as_tk_inspector() -> None:
+    import tutorial_kit as tk
+
+    assert tk.inspector.inspector_url("http://127.0.0.1:1", "x") == "http://127.0.0.1:1/tasks/x"
