@@ -61,6 +61,11 @@ def test_group_page_lists_every_task_with_its_state(mock: Any, page: Any) -> Non
         "1 pending, 1 completed, 1 failed")
     shoot(page, "group")
 
+    # listTaskGroup is followed through its continuationTokens (here one task per page)
+    listed = page.evaluate("id => TKInspector.listAll(`/task-group/${id}/list?limit=1`, 'tasks')"
+                           ".then(ts => ts.map(t => t.status.taskId))", group)
+    assert sorted(listed) == sorted(ids.values())
+
     # the filter: by keyboard, as a screen-reader user would
     failed = page.locator('button[data-filter="failed"]')
     expect(failed).to_have_text("failed (1)")

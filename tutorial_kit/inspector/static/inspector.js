@@ -737,7 +737,7 @@
     else indexPage(main);
   }
 
-  window.TKInspector = { h, append, replace, announce, badge, cards, taskLink, groupLink, when, ago, markdown,
+  window.TKInspector = { h, append, replace, announce, badge, cards, api, listAll, taskLink, groupLink, when, ago, markdown,
                          safeHref, ROOT, API, STATES, SLUGID };
   if (!(document.currentScript && document.currentScript.dataset.libraryOnly)) route();
 })();
