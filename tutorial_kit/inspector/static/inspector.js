@@ -233,6 +233,9 @@
     let running = false;
     let again = false;
     let interval = POLL_MS;
+    let events = null;
+    let streamMissing = !window.EventSource; // no stream here (or not for us): poll
+    let lastSeq = 0;
     const say = (text) => { if (line) line.textContent = text; };
 
     async function run() {
@@ -244,33 +247,51 @@
       } catch (e) { /* refresh shows its own errors */ }
       running = false;
       if (again) { again = false; return run(); }
-      timer = setTimeout(run, interval);
+      if (!document.hidden) timer = setTimeout(run, interval);
     }
 
-    say(`Live: polling every ${POLL_MS / 1000} s`);
-    if (window.EventSource) {
+    function connect() {
+      if (streamMissing || events) return;
       let opened = false;
-      const events = new EventSource(`${ROOT}/mock/v1/events`);
-      events.addEventListener("open", () => {
+      const stream = new EventSource(`${ROOT}/mock/v1/events?since=${lastSeq}`);
+      events = stream;
+      stream.addEventListener("open", () => {
         opened = true;
         interval = SAFETY_POLL_MS;
         say("Live: following the queue's events");
       });
-      events.addEventListener("message", (event) => {
+      stream.addEventListener("message", (event) => {
+        lastSeq = Math.max(lastSeq, Number(event.lastEventId) || 0);
         let data;
         try { data = JSON.parse(event.data); } catch (e) { return; }
         if (matches(data)) run();
       });
-      events.addEventListener("error", () => {
+      stream.addEventListener("error", () => {
         // Not there (a real deployment), closed to us (a classroom), or the server went away:
         // poll. The browser retries a stream that was open; one that never opened is given up.
-        if (!opened || events.readyState === EventSource.CLOSED) {
-          events.close();
+        if (!opened || stream.readyState === EventSource.CLOSED) {
+          stream.close();
+          if (events === stream) events = null;
+          if (!opened) streamMissing = true;
           interval = POLL_MS;
           say(`Live: polling every ${POLL_MS / 1000} s`);
         }
       });
     }
+
+    // A hidden tab lets its connections go: a browser allows six per server, and a learner may
+    // open many task pages. It catches up when shown again.
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) {
+        clearTimeout(timer);
+        if (events) { events.close(); events = null; }
+      } else {
+        connect();
+        run();
+      }
+    });
+    say(`Live: polling every ${POLL_MS / 1000} s`);
+    connect();
     run();
   }
 
@@ -556,6 +577,14 @@
   class LogView {
     constructor(taskId, title, note, pre) {
       Object.assign(this, { taskId, title, note, pre, key: null, abort: null });
+      // A hidden tab stops following (the connection is freed); the next update starts over.
+      document.addEventListener("visibilitychange", () => {
+        if (document.hidden && this.abort) {
+          this.abort.abort();
+          this.abort = null;
+          this.key = null;
+        }
+      });
     }
 
     update(runs) {
@@ -701,30 +730,52 @@
     const tasks = new Map();
     replace(seen, h("p", { class: "muted" }, "Nothing yet."));
     if (!window.EventSource) return;
-    const events = new EventSource(`${ROOT}/mock/v1/events`);
-    live.textContent = "Connecting to the queue's events…";
+    let events = null;
+    let lastSeq = 0;
+    let missing = false;
     let timer = null;
-    events.addEventListener("open", () => { live.textContent = "Live: following the queue's events"; });
-    events.addEventListener("error", () => {
-      if (events.readyState !== EventSource.OPEN) {
+    function show() {
+      const newest = [...tasks.entries()].reverse().slice(0, 30);
+      replace(seen, h("ul", { class: "plain" }, newest.map(([id, state]) => h("li", {},
+        badge(state), " ", taskLink(id)))));
+    }
+    function open() {
+      if (missing || events) return;
+      const stream = new EventSource(`${ROOT}/mock/v1/events?since=${lastSeq}`);
+      events = stream;
+      let opened = false;
+      live.textContent = "Connecting to the queue's events…";
+      stream.addEventListener("open", () => {
+        opened = true;
+        live.textContent = "Live: following the queue's events";
+      });
+      stream.addEventListener("error", () => {
+        if (!opened) {
+          stream.close();
+          events = null;
+          missing = true;
+          live.textContent = "This deployment has no open event stream: only the tasks opened in this browser are listed.";
+        }
+      });
+      stream.addEventListener("message", (event) => {
+        lastSeq = Math.max(lastSeq, Number(event.lastEventId) || 0);
+        let data;
+        try { data = JSON.parse(event.data); } catch (e) { return; }
+        const status = data.payload && data.payload.status;
+        if (!status || !status.taskId) return;
+        tasks.delete(status.taskId); // re-inserted: the Map keeps the newest last
+        tasks.set(status.taskId, status.state);
+        clearTimeout(timer);
+        timer = setTimeout(show, 150);
+      });
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden && events) {
         events.close();
-        live.textContent = "This deployment has no open event stream: only the tasks opened in this browser are listed.";
-      }
+        events = null;
+      } else if (!document.hidden) open();
     });
-    events.addEventListener("message", (event) => {
-      let data;
-      try { data = JSON.parse(event.data); } catch (e) { return; }
-      const status = data.payload && data.payload.status;
-      if (!status || !status.taskId) return;
-      tasks.delete(status.taskId);
-      tasks.set(status.taskId, status.state);
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const newest = [...tasks.entries()].reverse().slice(0, 30);
-        replace(seen, h("ul", { class: "plain" }, newest.map(([id, state]) => h("li", {},
-          badge(state), " ", taskLink(id)))));
-      }, 150);
-    });
+    open();
   }
 
   // -- routing ---------------------------------------------------------------------------------------
