@@ -105,6 +105,12 @@ def test_dashboard_shows_each_learner_and_refuses_learners(classroom: dict, page
     bob.createTask(tk.slugid(), _task("bob", "bob: second"))
     expect(row_b.locator("a", has_text="bob: second")).to_have_count(1)
 
+    # a keyboard user's focus survives the refreshes of a quiet class
+    expect(row_b).to_contain_text("2 completed")  # quiet: nothing left to change
+    link.focus()
+    page.wait_for_timeout(4500)  # two refreshes
+    assert page.evaluate("() => document.activeElement.textContent") == "alice: hello"
+
     # the learner's task in the inspector: reads are public; the event stream is the
     # teacher's, so the page polls
     link.click()

@@ -11,6 +11,7 @@
   const DATA = `${location.origin}${BASE}/mock/v1/dashboard/data`;
   const token = new URLSearchParams(location.search).get("token") || "";
   const REFRESH_MS = 2000;
+  let drawn = null;
 
   const main = document.getElementById("main");
   const live = h("p", { class: "live", role: "status" }, `Live: refreshed every ${REFRESH_MS / 1000} s`);
@@ -34,7 +35,8 @@
       h("td", {}, learner.lesson === null ? h("span", { class: "muted" }, "not started")
         : `lesson ${learner.lesson}: ${learner.lessonTitle || ""}`),
       h("td", {}, last ? [h("code", {}, last.method || last.httpMethod), ` → ${last.status}`,
-                          h("br"), h("span", { class: "muted" }, since(learner.lastCallAgo))]
+                          h("br"), h("span", { class: "muted", "data-ago": learner.learner },
+                                     since(learner.lastCallAgo))]
         : h("span", { class: "muted" }, "no call yet")),
       h("td", { class: "wrap" }, learner.errors.length
         ? h("ul", { class: "plain" }, learner.errors.map((e) => h("li", { "data-error": e.status },
@@ -57,6 +59,17 @@
       return;
     }
     replace(problem);
+    // Only the "how long ago" texts change on a quiet class: update those in place, so the
+    // table (and a keyboard user's focus in it) stays put.
+    const key = JSON.stringify(data.learners.map((l) => ({ ...l, lastCallAgo: null })));
+    if (key === drawn) {
+      for (const learner of data.learners) {
+        const ago = table.querySelector(`[data-ago="${CSS.escape(learner.learner)}"]`);
+        if (ago) ago.textContent = since(learner.lastCallAgo);
+      }
+      return;
+    }
+    drawn = key;
     if (!data.learners.length) {
       replace(table, h("p", { class: "muted" }, "This queue has no roster (run `tutorial-kit classroom serve --roster FILE`)."));
       return;

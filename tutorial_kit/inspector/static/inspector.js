@@ -341,7 +341,10 @@
     const logNote = h("p", { class: "muted", role: "status" });
     const logPre = h("pre", { class: "log", tabindex: "0", "aria-labelledby": "log-title" });
     const definition = h("pre", { class: "json", tabindex: "0" });
-    const creds = credentialsPanel(() => refresh());
+    const creds = credentialsPanel(() => {
+      delete artifacts.dataset.key; // new credentials: sign the links again
+      refresh();
+    });
     replace(main, head, live, problem, desc,
             h("h2", {}, "Task"), facts,
             h("h2", {}, "Runs"), runs, timeline,
@@ -352,6 +355,7 @@
 
     let task = null;
     let lastRuns = [];
+    let lastStatusKey = null;
     let resizing = null;
     window.addEventListener("resize", () => {  // the timeline is drawn at the box's width
       clearTimeout(resizing);
@@ -382,17 +386,22 @@
         return;
       }
       const meta = task.metadata || {};
-      remember(taskId, meta.name, status.state);
-      document.title = `${meta.name || taskId} · ${status.state} · inspector`;
-      replace(head, h("div", { class: "title-row" }, badge(status.state),
-                      h("h1", {}, meta.name || "(unnamed task)")),
-              h("div", { class: "id" }, "taskId ", h("code", {}, taskId)));
-      head.querySelector(".badge").id = "task-state";
-      replace(desc, markdown(meta.description || ""));
-      renderFacts(facts, task, status);
-      renderRuns(runs, status.runs || []);
-      renderTimeline(timeline, status.runs || []);
-      lastRuns = status.runs || [];
+      // Redraw only what changed: a keyboard user's focus stays on the link they are on.
+      const statusKey = JSON.stringify(status);
+      if (statusKey !== lastStatusKey) {
+        lastStatusKey = statusKey;
+        remember(taskId, meta.name, status.state);
+        document.title = `${meta.name || taskId} · ${status.state} · inspector`;
+        replace(head, h("div", { class: "title-row" }, badge(status.state),
+                        h("h1", {}, meta.name || "(unnamed task)")),
+                h("div", { class: "id" }, "taskId ", h("code", {}, taskId)));
+        head.querySelector(".badge").id = "task-state";
+        if (!desc.childNodes.length) replace(desc, markdown(meta.description || ""));
+        renderFacts(facts, task, status);
+        renderRuns(runs, status.runs || []);
+        renderTimeline(timeline, status.runs || []);
+        lastRuns = status.runs || [];
+      }
       await renderArtifacts(artifacts, taskId, status.runs || [], artifactCache);
       log.update(status.runs || []);
     }
@@ -502,6 +511,7 @@
     if (!runs.length) { replace(box, h("p", { class: "muted" }, "No runs, so no artifacts.")); return; }
     const creds = credentials();
     const sections = [];
+    const seen = [];
     for (const run of runs) {
       const cached = cache.get(run.runId);
       let list;
@@ -511,10 +521,12 @@
           list = await listAll(`/task/${encodeURIComponent(taskId)}/runs/${run.runId}/artifacts`, "artifacts");
         } catch (e) {
           sections.push(h("h3", {}, `Run ${run.runId}`), errorBox(e));
+          seen.push([run.runId, e.message]);
           continue;
         }
         cache.set(run.runId, { state: run.state, list });
       }
+      seen.push([run.runId, run.state, list]);
       sections.push(h("h3", {}, `Run ${run.runId} `, badge(run.state)));
       if (!list.length) { sections.push(h("p", { class: "muted" }, "No artifacts.")); continue; }
       sections.push(h("div", { class: "scroll", tabindex: "0", role: "region",
@@ -526,6 +538,10 @@
           h("td", { class: "wrap" }, a.contentType || ""),
           h("td", {}, when(a.expires)))))))));
     }
+    // Unchanged lists stay in place; signed links are made afresh every 10 minutes (they last 15).
+    const key = JSON.stringify([seen, creds && creds.clientId, Math.floor(Date.now() / 600000)]);
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
     replace(box, sections);
   }
 
@@ -660,8 +676,12 @@
             filters, list);
     let filter = "all";
     let tasks = [];
+    let drawn = null;
 
     function draw() {
+      const key = JSON.stringify([filter, tasks]);
+      if (key === drawn) return; // unchanged: keep the DOM (and a keyboard user's focus)
+      drawn = key;
       const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
       for (const t of tasks) counts[t.status.state] = (counts[t.status.state] || 0) + 1;
       announce(summary, `${tasks.length} task(s): `,
