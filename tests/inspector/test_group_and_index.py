@@ -49,7 +49,8 @@ def test_group_page_lists_every_task_with_its_state(mock: Any, page: Any) -> Non
     rows = page.locator("tr[data-task]")
     expect(rows).to_have_count(2)
     # a third task appears live, without a reload
-    queue.createTask(ids["deploy"], _task(group, NOBODY, "deploy"))
+    queue.createTask(ids["deploy"], {**_task(group, NOBODY, "deploy"),
+                                     "dependencies": [ids["build"]]})
     expect(rows).to_have_count(3)
     expected = {"build": "completed", "test": "failed", "deploy": "pending"}
     for name, state in expected.items():
@@ -81,6 +82,8 @@ def test_group_page_lists_every_task_with_its_state(mock: Any, page: Any) -> Non
     page.locator(f'tr[data-task="{ids["deploy"]}"] a').click()
     expect(page.locator("#task-state")).to_have_attribute("data-state", "pending")
     expect(page.locator(f'dd a[href="{group_url(mock.root_url, group)}"]')).to_have_count(1)
+    dependency = page.locator(f'dd a[href="{inspector_url(mock.root_url, ids["build"])}"]')
+    expect(dependency).to_have_text(ids["build"])
     page.goto(index_url(mock.root_url))
     opened = page.locator("main ul").first
     expect(opened).to_contain_text("deploy")
