@@ -56,5 +56,8 @@ def inspector_link(queue: Any, task_id: str, text: str = "open in inspector") ->
         url = inspector_url(root, task_id)
     except ValueError:
         return ""
+    # JupyterLab strips links of their colour and underline; the theme's link colour brings
+    # them back (inline, so the widgets' stylesheet need not know about this link).
     return (f'<a class="tk-inspector-link" href="{html.escape(url, quote=True)}" '
+            'style="color: var(--jp-content-link-color, #1976d2); text-decoration: underline" '
             f'target="_blank" rel="noopener noreferrer">{html.escape(text)}</a>')
