@@ -151,16 +151,22 @@ def test_summary_counts_tasks_errors_and_lessons() -> None:
          "status": {"state": "pending"}},
     ]}
     log = [
-        {"clientId": "classroom/alice", "method": "createTask", "httpMethod": "PUT",
+        {"seq": 1, "clientId": "classroom/alice", "method": "createTask", "httpMethod": "PUT",
          "status": 200, "time": "2026-01-01T12:00:00.000Z"},
-        {"clientId": "classroom/alice", "method": "claimWork", "httpMethod": "POST",
+        {"seq": 2, "clientId": "classroom/alice", "method": "claimWork", "httpMethod": "POST",
          "status": 403, "time": "2026-01-01T12:00:20.000Z"},
-        {"clientId": "classroom/alice", "method": "status", "httpMethod": "GET",
+    ]
+    later = [  # the next read of the log: the first records have left its ring
+        {"seq": 3, "clientId": "classroom/alice", "method": "status", "httpMethod": "GET",
          "status": 200, "time": "2026-01-01T12:00:25.000Z"},
-        {"clientId": None, "method": "status", "httpMethod": "GET", "status": 404,
+        {"seq": 4, "clientId": None, "method": "status", "httpMethod": "GET", "status": 404,
          "time": "2026-01-01T12:00:26.000Z"},
     ]
-    alice, bob = dashboard.summarize(["alice", "bob"], state, log, now)
+    progress = dashboard.Progress()
+    progress.feed(log)
+    progress.feed(log + later)  # records already seen count once
+    alice, bob = dashboard.summarize(["alice", "bob"], state, progress, now)
+    assert alice["calls"] == 3
     assert alice["tasks"]["completed"] == 1 and alice["tasks"]["pending"] == 1
     assert alice["taskCount"] == 2
     assert [t["taskId"] for t in alice["recentTasks"]] == ["B", "A"]  # newest first

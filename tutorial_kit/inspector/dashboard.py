@@ -11,7 +11,8 @@ can never produce it.
 
 The rows are built by :func:`summarize` from what the control plane already shows: the
 model's state (``GET /mock/v1/state``, ``backend.dump()``) and the request log
-(``GET /mock/v1/requests``). Learners are the clients ``classroom/<name>`` of the roster.
+(``GET /mock/v1/requests``, kept beyond its ring by :class:`Progress`). Learners are the
+clients ``classroom/<name>`` of the roster.
 """
 
 from __future__ import annotations
@@ -70,21 +71,66 @@ def _ago(now: datetime, when: str | None) -> float | None:
     return max(0.0, (now - then).total_seconds())
 
 
-def summarize(learners: Iterable[str], state: Mapping[str, Any],
-              requests: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
+class Progress:
+    """What the request log said about each client, kept beyond the log's ring.
+
+    The request log holds the last 2000 calls: in a class that polls, a few minutes. The
+    dashboard feeds each new record here once (by ``seq``), so a learner's furthest lesson
+    and their last errors outlive the ring.
+    """
+
+    def __init__(self) -> None:
+        self.last_seq = 0
+        self.clients: dict[str, dict[str, Any]] = {}
+
+    def feed(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Take the records newer than the last one seen (oldest first)."""
+        for record in records:
+            seq = record.get("seq") or 0
+            if seq <= self.last_seq:
+                continue
+            self.last_seq = seq
+            client = record.get("clientId")
+            if not client:
+                continue
+            facts = self.clients.setdefault(client, {"calls": 0, "lastCall": None,
+                                                     "lesson": None, "errors": []})
+            facts["calls"] += 1
+            facts["lastCall"] = {"method": record.get("method"),
+                                 "httpMethod": record.get("httpMethod"),
+                                 "status": record.get("status"), "time": record.get("time")}
+            lesson = LESSON_OF_METHOD.get(record.get("method") or "")
+            if lesson is not None and (facts["lesson"] is None or lesson > facts["lesson"]):
+                facts["lesson"] = lesson
+            status_code = record.get("status") or 0
+            if 400 <= status_code < 500:
+                facts["errors"] = (facts["errors"] + [{
+                    "status": status_code, "method": record.get("method"),
+                    "httpMethod": record.get("httpMethod"),
+                    "time": record.get("time")}])[-RECENT_ERRORS:]
+
+
+def summarize(learners: Iterable[str], state: Mapping[str, Any], progress: Progress,
+              now: datetime) -> list[dict[str, Any]]:
     """One row per learner (in roster order).
 
-    ``state`` is ``backend.dump()`` (tasks with their definition and status); ``requests`` the
-    request log's records as JSON (``RequestRecord.to_json``), oldest first; ``now`` the mock's
-    time, which the log's times are on.
+    ``state`` is ``backend.dump()`` (tasks with their definition and status); ``progress`` what
+    the request log said (:class:`Progress`); ``now`` the mock's time, which the log's times
+    are on.
     """
     names = list(learners)
-    rows: dict[str, dict[str, Any]] = {
-        name: {"learner": name, "clientId": LEARNER_PREFIX + name,
-               "tasks": {s: 0 for s in STATES}, "taskCount": 0, "recentTasks": [],
-               "lesson": None, "lessonTitle": None, "lastCall": None, "lastCallAgo": None,
-               "calls": 0, "errors": []}
-        for name in names}
+    rows: dict[str, dict[str, Any]] = {}
+    for name in names:
+        facts = progress.clients.get(LEARNER_PREFIX + name) or {}
+        last = facts.get("lastCall")
+        lesson = facts.get("lesson")
+        rows[name] = {"learner": name, "clientId": LEARNER_PREFIX + name,
+                      "tasks": {s: 0 for s in STATES}, "taskCount": 0, "recentTasks": [],
+                      "lesson": lesson, "lessonTitle": LESSON_TITLES.get(lesson)
+                      if lesson is not None else None,
+                      "lastCall": last, "lastCallAgo": _ago(now, last["time"]) if last else None,
+                      "calls": facts.get("calls", 0),
+                      "errors": list(reversed(facts.get("errors", [])))}  # newest first
     # Tasks: a learner's tasks carry their schedulerId (classroom.py confines them to it).
     for entry in state.get("tasks", []):
         task = entry.get("task") or {}
@@ -98,31 +144,9 @@ def summarize(learners: Iterable[str], state: Mapping[str, Any],
         row["recentTasks"].append({"taskId": entry.get("taskId"), "state": task_state,
                                    "name": (task.get("metadata") or {}).get("name", ""),
                                    "created": task.get("created")})
-    # The request log: calls signed by the learner's client.
-    by_client = {LEARNER_PREFIX + name: rows[name] for name in names}
-    for record in requests:
-        row = by_client.get(record.get("clientId") or "")
-        if row is None:
-            continue
-        row["calls"] += 1
-        row["lastCall"] = {"method": record.get("method"), "httpMethod": record.get("httpMethod"),
-                           "status": record.get("status"), "time": record.get("time")}
-        lesson = LESSON_OF_METHOD.get(record.get("method") or "")
-        if lesson is not None and (row["lesson"] is None or lesson > row["lesson"]):
-            row["lesson"] = lesson
-        status_code = record.get("status") or 0
-        if 400 <= status_code < 500:
-            row["errors"].append({"status": status_code, "method": record.get("method"),
-                                  "httpMethod": record.get("httpMethod"),
-                                  "time": record.get("time")})
     for row in rows.values():
-        row["errors"] = row["errors"][-RECENT_ERRORS:][::-1]  # newest first
         row["recentTasks"] = sorted(row["recentTasks"], key=lambda t: t.get("created") or "",
                                     reverse=True)[:TASKS_SHOWN]
-        if row["lastCall"] is not None:
-            row["lastCallAgo"] = _ago(now, row["lastCall"]["time"])
-        if row["lesson"] is not None:
-            row["lessonTitle"] = LESSON_TITLES.get(row["lesson"])
     return [rows[name] for name in names]
 
 

@@ -47,6 +47,7 @@ class _Pages:
         self.page = _read("page.html").replace("__BASE__", base).encode("utf-8")
         self.dashboard_page = _read("dashboard.html").replace("__BASE__", base).encode("utf-8")
         self.assets = {name: (STATIC / name).read_bytes() for name in ASSETS}
+        self.progress = dashboard.Progress()
 
     async def page_view(self, request: Request) -> Response:
         return Response(self.page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
@@ -84,8 +85,9 @@ class _Pages:
             return self._refuse(as_json=True)
         backend = self.app.backend
         learners = dashboard.learner_names(self.app.authenticator.clients)
-        records = [r.to_json() for r in self.app.request_log.since(0)]
-        rows = dashboard.summarize(learners, backend.dump(), records, self.app.now())
+        log = self.app.request_log
+        self.progress.feed(r.to_json() for r in log.since(self.progress.last_seq))
+        rows = dashboard.summarize(learners, backend.dump(), self.progress, self.app.now())
         from tutorial_kit.mock.clock import to_json
 
         response = self.app.json_response({"now": to_json(self.app.now()), "learners": rows})
