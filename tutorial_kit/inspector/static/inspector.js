@@ -742,9 +742,19 @@
             form, h("h2", {}, "Opened in this browser"), mine,
             h("h2", {}, "Seen on this queue"), live, seen);
     const recent = remembered();
-    replace(mine, recent.length ? h("ul", { class: "plain" }, recent.map((t) => h("li", {},
+    replace(mine, recent.length ? h("ul", { class: "plain" }, recent.map((t) => h("li", { "data-task": t.taskId },
       badge(t.state || "unknown"), " ", taskLink(t.taskId, t.name || t.taskId), " ",
       h("code", { class: "muted" }, t.taskId)))) : h("p", { class: "muted" }, "None yet."));
+    // The remembered states are those of the last visit: ask for today's, one task at a time.
+    (async () => {
+      for (const t of recent) {
+        try {
+          const state = (await api(`/task/${encodeURIComponent(t.taskId)}/status`)).status.state;
+          const item = mine.querySelector(`li[data-task="${CSS.escape(t.taskId)}"] .badge`);
+          if (item && state !== t.state) item.replaceWith(badge(state));
+        } catch (e) { /* expired or from another deployment: keep the old state */ }
+      }
+    })();
 
     // The event stream names every task as it changes; without it, only this browser's list.
     const tasks = new Map();
@@ -754,10 +764,22 @@
     let lastSeq = 0;
     let missing = false;
     let timer = null;
+    const names = new Map(); // taskId -> name (a message carries no name: asked once each)
+    async function name(id) {
+      if (names.has(id)) return;
+      names.set(id, null);
+      try {
+        names.set(id, ((await api(`/task/${encodeURIComponent(id)}`)).metadata || {}).name || "");
+        clearTimeout(timer);
+        timer = setTimeout(show, 150);
+      } catch (e) { /* shown by its id */ }
+    }
     function show() {
       const newest = [...tasks.entries()].reverse().slice(0, 30);
       replace(seen, h("ul", { class: "plain" }, newest.map(([id, state]) => h("li", {},
-        badge(state), " ", taskLink(id)))));
+        badge(state), " ", taskLink(id, names.get(id) || id), " ",
+        names.get(id) ? h("code", { class: "muted" }, id) : null))));
+      newest.forEach(([id]) => name(id));
     }
     function open() {
       if (missing || events) return;
