@@ -133,3 +133,14 @@ def test_a_running_runs_log_is_followed_as_it_grows(mock: Any, page: Any) -> Non
     finally:
         gate.unlink(missing_ok=True)
     assert page.errors == []
+
+
+def test_a_malformed_id_is_explained(mock: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{mock.root_url}/tasks/<not-an-id>")
+    expect(page.locator("h1")).to_have_text("Not a taskId")
+    expect(page.get_by_role("alert")).to_contain_text("<not-an-id> is not a taskId")
+    page.goto(f"{mock.root_url}/tasks/groups/short")
+    expect(page.locator("h1")).to_have_text("Not a taskGroupId")
+    assert page.errors == []

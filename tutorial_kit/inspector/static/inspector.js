@@ -638,9 +638,9 @@
       const url = artifactUrl(this.taskId, run.runId, "public/logs/live.log");
       const response = await fetch(url, { signal, cache: "no-store" });
       if (!response.ok) {
-        this.note.textContent = response.status === 404
-          ? "This run has no public/logs/live.log (its worker keeps no log)."
-          : `The log could not be read (HTTP ${response.status}).`;
+        this.note.textContent = response.status !== 404 ? `The log could not be read (HTTP ${response.status}).`
+          : response.redirected ? "The log public/logs/live.log points to is no longer there."
+          : "This run has no public/logs/live.log (its worker keeps no log).";
         return;
       }
       this.pre.hidden = false;
@@ -821,13 +821,25 @@
   }
 
   // -- routing ---------------------------------------------------------------------------------------
+  function notAnId(main, id, kind) {
+    document.title = "Not an id · inspector";
+    replace(main, h("h1", {}, `Not a ${kind}`),
+            h("p", { role: "alert" }, h("code", {}, id), ` is not a ${kind}: ids are 22 characters `,
+              "of letters, digits, '-' and '_' (a slugid). "), h("p", {}, h("a", { href: `${ROOT}/tasks/` }, "Open another")));
+  }
+
   function route() {
     const main = document.getElementById("main");
     const path = location.pathname.slice(BASE.length);
     let m;
-    if ((m = /^\/tasks\/groups\/([^/]+)\/?$/.exec(path))) groupPage(main, decodeURIComponent(m[1]));
-    else if ((m = /^\/tasks\/([^/]+)\/?$/.exec(path)) && m[1] !== "index") taskPage(main, decodeURIComponent(m[1]));
-    else indexPage(main);
+    const valid = (id) => /^[A-Za-z0-9_-]{22}$/.test(id);
+    if ((m = /^\/tasks\/groups\/([^/]+)\/?$/.exec(path))) {
+      const id = decodeURIComponent(m[1]);
+      if (valid(id)) groupPage(main, id); else notAnId(main, id, "taskGroupId");
+    } else if ((m = /^\/tasks\/([^/]+)\/?$/.exec(path)) && m[1] !== "index") {
+      const id = decodeURIComponent(m[1]);
+      if (valid(id)) taskPage(main, id); else notAnId(main, id, "taskId");
+    } else indexPage(main);
   }
 
   window.TKInspector = { h, append, replace, announce, badge, cards, api, listAll, taskLink, groupLink, when, ago, markdown,
