@@ -60,6 +60,7 @@ def test_group_page_lists_every_task_with_its_state(mock: Any, page: Any) -> Non
         expect(row.locator("a")).to_have_attribute("href", inspector_url(mock.root_url, ids[name]))
     expect(page.get_by_role("status").filter(has_text="3 task(s)")).to_contain_text(
         "1 pending, 1 completed, 1 failed")
+    expect(page.locator("dl.facts")).to_contain_text("sealed")
     shoot(page, "group")
 
     # listTaskGroup is followed through its continuationTokens (here one task per page)

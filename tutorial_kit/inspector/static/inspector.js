@@ -672,8 +672,15 @@
     const summary = h("p", { role: "status", "aria-live": "polite" });
     const filters = h("div", { class: "filters", role: "group", "aria-label": "Show tasks in state" });
     const list = h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Tasks of the group" });
-    replace(main, h("h1", {}, "Task group ", h("code", {}, groupId)), live, problem, summary,
-            filters, list);
+    const about = h("dl", { class: "facts" });
+    replace(main, h("h1", {}, "Task group ", h("code", {}, groupId)), about, live, problem,
+            summary, filters, list);
+    // The group's own record (schedulerId, expiry, sealed): once, and only decoration.
+    api(`/task-group/${encodeURIComponent(groupId)}`).then((group) => {
+      fact(about, "schedulerId", h("code", {}, group.schedulerId || ""));
+      fact(about, "expires", when(group.expires));
+      fact(about, "sealed", group.sealed ? when(group.sealed) : "no (tasks may still be added)");
+    }).catch(() => {});
     let filter = "all";
     let tasks = [];
     let drawn = null;
