@@ -30,6 +30,7 @@ _EXPORTS = {
 
 # Submodules a notebook may reach as attributes: `tk.lessons.wait_resolved(...)`.
 _SUBMODULES = {"lessons", "frames", "widgets", "exercises", "mockctl", "mock", "api"}
+_SUBMODULES.add("inspector")  # tk.inspector.inspector_url(rootUrl, taskId): a task's page
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

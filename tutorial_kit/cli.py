@@ -94,7 +94,8 @@ def _classroom_serve(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tutorial-kit: WARNING: {sandbox.description}.\n")
     return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
                  access_token=teacher_token, workers=not args.no_workers, strict=True,
-                 claim_wait=args.claim_wait, clients=clients, sandbox=sandbox, mode="classroom")
+                 claim_wait=args.claim_wait, clients=clients, sandbox=sandbox, mode="classroom",
+                 dashboard=True)
 
 
 def _lab(args: argparse.Namespace) -> int:

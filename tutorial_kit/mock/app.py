@@ -190,6 +190,7 @@ class QueueApp:
 
     def _routes(self) -> list[BaseRoute]:
         from .control import control_routes
+        from tutorial_kit.inspector.routes import inspector_routes
 
         p = self.prefix
         return [  # (the Queue API itself is served by __call__)
@@ -201,6 +202,8 @@ class QueueApp:
                                                                           "OPTIONS"]),
             Route(p + "/mock/v1/objects/{key:path}", self._object, methods=["PUT", "OPTIONS"]),
             Route(p + "/mock/v1/livelog/{taskId}/{runId:int}", self._livelog, methods=["GET"]),
+            # the task inspector at a deployment UI's paths, and the classroom dashboard
+            *inspector_routes(self),
             Mount(p + "/mock/v1", routes=control_routes(self)),
         ]
 

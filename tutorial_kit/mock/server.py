@@ -323,11 +323,12 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
           strict: bool = False, prefix: str = "", claim_wait: float = 20.0,
           shell_queues: Sequence[str] | None = None,
           clients: Mapping[str, Any] | None = None, sandbox: Any = None,
-          mode: str = "mock") -> int:
+          mode: str = "mock", dashboard: bool = False) -> int:
     """Run a mock queue in the foreground until Ctrl-C or SIGTERM (for the CLI).
 
     The first three lines on stdout are ``export TASKCLUSTER_...=...`` lines, so
     ``eval "$(tutorial-kit mock-queue serve | head -3)"`` works; logs go to stderr.
+    ``dashboard``: also print the classroom dashboard's URL, with the teacher's token, on stderr.
     """
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -340,6 +341,13 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
     for name, value in mock.env().items():
         sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
     sys.stdout.flush()
+    if dashboard:
+        from tutorial_kit.inspector.routes import dashboard_url
+
+        sys.stderr.write("tutorial-kit: the teacher's dashboard (the token in it is yours; keep "
+                         "it from learners):\n    "
+                         f"{dashboard_url(mock.root_url, mock.credentials['accessToken'])}\n")
+        sys.stderr.flush()
 
     stop = threading.Event()
 

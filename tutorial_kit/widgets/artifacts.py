@@ -18,6 +18,8 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
+from tutorial_kit.inspector import inspector_link
+
 from . import _html as H
 from ._client import AsyncInLoopError, acall, call, describe_error
 from ._refresh import Following, Refresher
@@ -242,7 +244,8 @@ class ArtifactBrowser(Following, W.VBox):
         self.run_state = str(run.get("state", ""))
         self._header.value = (H.stylesheet() +
                               f'<div class="tk-widget">Artifacts of run {self.runId} '
-                              f'{H.badge(self.run_state)}</div>')
+                              f'{H.badge(self.run_state)} '
+                              f'{inspector_link(self.queue, self.taskId)}</div>')
         if artifacts != self.artifacts:
             self.artifacts = artifacts
             self._table.children = self._rows(artifacts, reasons)

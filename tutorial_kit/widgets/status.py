@@ -26,6 +26,8 @@ import traitlets
 
 import httpx
 
+from tutorial_kit.inspector import inspector_link
+
 from . import _html as H
 from . import _sse
 from ._client import AsyncInLoopError, acall, call, describe_error, is_mock, root_url_of
@@ -258,7 +260,8 @@ class StatusWidget(Following, W.VBox):
         state_html = H.badge(self.state) if self.state else H.badge("loading")
         return (f'<div class="tk-widget tk-status">'
                 f'<div>{state_html} <span class="tk-title">{H.esc(name)}</span> '
-                f'<code class="tk-muted">{H.esc(self.taskId)}</code></div>'
+                f'<code class="tk-muted">{H.esc(self.taskId)}</code> '
+                f'{inspector_link(self.queue, self.taskId)}</div>'
                 f'<div class="tk-desc">{H.markdown(metadata.get("description"))}</div>'
                 f'<div class="tk-muted">{" · ".join(facts)}</div></div>')
 
