@@ -178,7 +178,7 @@ def test_keeps_a_slow_poll_until_the_deadline_when_asked(queue, drive):
     widget.refresh()
     assert widget._next_delay() == 30  # a rerun is still possible before the deadline
     deadline = widget.status["deadline"]
-    from tutorial_kit.widgets._html import parse_time
+    from tutorial_kit.render.html import parse_time
     widget._now = lambda: parse_time(deadline) + timedelta(seconds=1)
     assert widget._next_delay() is None  # past the deadline nothing can change
 

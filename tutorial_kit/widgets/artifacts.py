@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from . import _html as H
+from tutorial_kit.render import html as H
 from ._client import AsyncInLoopError, acall, call, describe_error
 from ._refresh import Following, Refresher
 

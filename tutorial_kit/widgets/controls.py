@@ -16,7 +16,7 @@ import traitlets
 
 from tutorial_kit.mockctl import MockControl, MockOnlyError
 
-from . import _html as H
+from tutorial_kit.render import html as H
 from ._client import describe_error, root_url_of
 
 CRASH_MODES = ("claim-expired", "worker-shutdown")

@@ -19,7 +19,7 @@ import httpx
 import ipywidgets as W
 import traitlets
 
-from . import _html as H
+from tutorial_kit.render import html as H
 from . import _sse
 from ._client import describe_error, is_mock, root_url_of
 from ._refresh import Refresher

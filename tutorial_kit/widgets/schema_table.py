@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from . import _html as H
+from tutorial_kit.render import html as H
 from . import _schemas as S
 from ._client import root_url_of
 

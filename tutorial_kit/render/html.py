@@ -1,4 +1,4 @@
-"""Small HTML builders shared by the widgets: escaping, markdown, state badges, tables.
+"""Small HTML builders shared by the widgets and frames: escaping, markdown, state badges, tables.
 
 Everything that comes from the API is escaped before it lands in an ``ipywidgets.HTML`` value;
 markdown is rendered with raw HTML disabled, so a task description cannot inject markup.
@@ -50,7 +50,7 @@ def markdown(text: str | None) -> str:
 @functools.lru_cache(maxsize=1)
 def stylesheet() -> str:
     """The widgets' CSS (JupyterLab theme variables only), as a ``<style>`` element."""
-    css = resources.files("tutorial_kit.widgets").joinpath("style.css").read_text("utf-8")
+    css = resources.files("tutorial_kit.render").joinpath("style.css").read_text("utf-8")
     return f"<style>{css}</style>"
 
 
