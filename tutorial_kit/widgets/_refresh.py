@@ -55,6 +55,9 @@ class Refresher:
         if loop is not None and mode in ("auto", "asyncio"):
             self.mode, self._loop = "asyncio", loop
             self._task = loop.create_task(self._run_async(self._generation), name=self._name)
+            # A task cancelled before its first step never runs its ``finally``: mark it done here.
+            self._task.add_done_callback(
+                lambda _task, generation=self._generation: self._finished(generation))
         else:
             self.mode, self._loop = "thread", None
             self._thread = threading.Thread(target=self._run_thread, name=self._name, daemon=True)
@@ -104,6 +107,10 @@ class Refresher:
         return await asyncio.to_thread(self._done.wait, timeout)
 
     # -- the loops -------------------------------------------------------------------------------
+
+    def _finished(self, generation: int) -> None:
+        if generation == self._generation:
+            self._done.set()
 
     def _run_inline(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(0.0, timeout)

@@ -129,6 +129,12 @@ class EventLog(W.VBox):
         self._stop.set()
         self._refresher.stop()
 
+    @property
+    def running(self) -> bool:
+        """True while messages are being received in the background."""
+        consumer = self._consumer
+        return self._refresher.running or (consumer is not None and consumer.is_alive())
+
     def add(self, message: Any) -> dict[str, Any]:
         """Record one message (dict or bus message) and redraw; returns its record."""
         rec = record(message)
