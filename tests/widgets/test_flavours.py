@@ -137,8 +137,11 @@ def _row_text(browser, name: str) -> str:
 
 
 def _button(browser, name: str, label: str):
-    return next(c for c in _row(browser, name).children
-                if getattr(c, "description", None) == label)
+    def walk(widget):
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+    return next(w for w in walk(_row(browser, name)) if getattr(w, "description", None) == label)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

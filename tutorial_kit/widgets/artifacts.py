@@ -345,10 +345,11 @@ class ArtifactBrowser(Following, W.VBox):
         name = str(artifact.get("name", ""))
         storage = str(artifact.get("storageType", ""))
         info = W.HTML(
-            f'<code>{H.esc(name)}</code> <span class="tk-chip">{H.esc(storage)}</span> '
+            f'<div class="tk-artifact"><code>{H.esc(name)}</code> '
+            f'<span class="tk-chip">{H.esc(storage)}</span> '
             f'<span class="tk-muted">{H.esc(artifact.get("contentType", ""))} · expires '
-            f'{H.esc(artifact.get("expires", ""))}</span>',
-            layout=W.Layout(flex="1 1 20em", min_width="12em"))
+            f'{H.esc(artifact.get("expires", ""))}</span></div>',
+            layout=W.Layout(flex="1 1 16em", min_width="12em"))
         info.add_class("tk-artifact-info")
         if storage == "error":
             return W.HBox([info, W.HTML(reasons.get(name, ""))], layout=_row_layout())
@@ -377,7 +378,10 @@ class ArtifactBrowser(Following, W.VBox):
             lambda: show_saved(self.download(name, progress)), adownload, saved))
         preview.on_click(lambda _: self._in_background(lambda: self.preview(name), apreview,
                                                        saved))
-        return W.HBox([info, download, progress, preview, saved], layout=_row_layout())
+        # the three controls wrap as one group, below the name when the cell is narrow
+        controls = W.HBox([download, progress, preview],
+                          layout=W.Layout(flex="0 0 auto", align_items="center"))
+        return W.HBox([info, controls, saved], layout=_row_layout())
 
     def _in_background(self, sync_work: Callable[[], Any],
                        async_work: Callable[[], Any], report: W.HTML) -> None:
