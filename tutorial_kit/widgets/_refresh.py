@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
+from tutorial_kit.drive import AsyncInLoopError
+
 Step = Callable[[], "float | None"]
 AsyncStep = Callable[[], Awaitable["float | None"]]
 
@@ -183,8 +185,6 @@ class Following:
 
     def start(self) -> None:
         """Fetch now, then keep following in the background until there is nothing to follow."""
-        from ._client import AsyncInLoopError
-
         try:
             delay = self._step()
         except AsyncInLoopError:  # an AsyncQueue in a running loop: the background fetches first
