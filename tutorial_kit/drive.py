@@ -75,8 +75,9 @@ def call(queue: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         if hasattr(result, "close"):
             result.close()  # never awaited; avoid the "coroutine was never awaited" warning
         raise AsyncInLoopError(
-            "this is an AsyncQueue inside a running event loop: use the async form "
-            "(e.g. `await widget.until_resolved()`) instead of the blocking one")
+            f"{method}() of an AsyncQueue cannot block the event loop it needs: use the async "
+            "form, e.g. `await widget.arefresh()`, `await widget.until_resolved()` or "
+            "`await frames.alist_artifacts(queue, taskId)`")
     return result
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import secrets
 import signal
 import socket
@@ -212,6 +213,13 @@ def test_notebook_widgets_render_live(lab, chromium_path, request):
             schema_row.first.scroll_into_view_if_needed()
             shot(page, "2-schema-table")
 
+            # the timeline's "+…s" label advances while the run is open (no fetch is needed)
+            label = page.locator(".tk-timeline text[text-anchor=end]").first
+            expect(label).to_have_text(re.compile(r"\+\d+\.\d\ds"))
+            before = float(label.text_content().strip("+s"))
+            expect(label).not_to_have_text(label.text_content(), timeout=5_000)
+            assert float(label.text_content().strip("+s")) > before
+
             (lab["dir"] / "go").write_text("go")  # let the notebook play the worker
             expect(badge).to_have_attribute("data-state", "completed", timeout=60_000)
             expect(badge).to_contain_text("completed")
@@ -309,6 +317,7 @@ def test_what_a_learner_sees(lab, chromium_path, request, width):
             state_row = status.locator('.tk-row[data-path="/status/state"]')
             expect(state_row).to_be_visible()
             expect(state_row.locator(".tk-present")).to_have_text("●")
+            status.screenshot(path=str(OUTPUT / f"{request.node.name}-status-table.png"))
             create.scroll_into_view_if_needed()
             shot(page, "1-folded")
 

@@ -279,3 +279,30 @@ def test_cluster_controls_show_an_api_error(mock):
     assert 'class="tk-banner"' in controls._banner.value and "(400)" in controls._banner.value
     assert controls.resume()["paused"] is False  # the next good call clears the banner
     assert 'class="tk-banner"' not in controls._banner.value
+
+
+def test_a_blocking_call_of_an_async_client_in_a_loop_says_what_to_do(mock, queue):
+    """refresh() of a widget given an AsyncQueue, inside a running loop, cannot wait for the
+    loop it blocks: a clear error naming the async form, never a hang or a second loop."""
+    import warnings
+
+    from tutorial_kit import frames
+    from tutorial_kit.drive import AsyncInLoopError
+
+    task_id = make_task(queue)
+
+    async def scenario():
+        client = _client("AsyncQueue", mock)
+        try:
+            widget = StatusWidget(client, task_id, start=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # no "coroutine was never awaited"
+                with pytest.raises(AsyncInLoopError, match=r"await widget\.arefresh\(\)"):
+                    widget.refresh()
+                with pytest.raises(AsyncInLoopError, match="alist_artifacts"):
+                    frames.list_artifacts(client, task_id)
+            assert (await widget.arefresh())["state"] == "pending"
+        finally:
+            await _close(client)
+
+    asyncio.run(scenario())
