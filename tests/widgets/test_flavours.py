@@ -10,7 +10,6 @@ to a different event loop". Each test below records every banner a widget showed
 from __future__ import annotations
 
 import asyncio
-import pathlib
 
 import pytest
 
@@ -18,7 +17,7 @@ from tutorial_kit import AsyncQueue, Queue, slugid
 from tutorial_kit.widgets import (ArtifactBrowser, ClusterControls, EventLog, SchemaTable,
                                   StatusWidget)
 
-from .conftest import TASK_QUEUE, claim, error_artifact, make_task, upload
+from .conftest import claim, error_artifact, make_task, upload
 
 FLAVOURS = ["Queue", "AsyncQueue"]
 REFRESHES = 4
