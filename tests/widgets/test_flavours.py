@@ -46,7 +46,7 @@ def _errors(values: list[str]) -> list[str]:
     return [v for v in values if 'class="tk-banner"' in v]
 
 
-async def _until(predicate, timeout: float = 10.0) -> None:
+async def _until(predicate, timeout: float = 30.0) -> None:
     for _ in range(int(timeout / 0.02)):
         if predicate():
             return
