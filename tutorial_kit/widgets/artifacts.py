@@ -366,7 +366,8 @@ class ArtifactBrowser(Following, W.VBox):
         saved = W.HTML(layout=W.Layout(flex="1 1 100%"))
 
         def show_saved(path: pathlib.Path) -> None:
-            saved.value = f'<span class="tk-muted">saved {H.esc(self._shown_path(path))}</span>'
+            saved.value = (f'<div class="tk-muted tk-artifact">saved '
+                           f'{H.esc(self._shown_path(path))}</div>')
 
         async def adownload() -> None:
             show_saved(await self.adownload(name, progress))
