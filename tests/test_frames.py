@@ -148,3 +148,50 @@ def test_timeline_of_runs_and_of_a_task_group(queue):
     assert all(f"step {i} ◷ pending" in html for i in range(3))
     with pytest.raises(ValueError, match="columns"):
         frames.timeline(frames.artifacts_frame([]))
+
+
+def test_listings_with_the_async_client_in_a_running_loop(queue):
+    """The same plans run with an AsyncQueue on the caller's loop (every page, same rows)."""
+    import asyncio
+
+    from tutorial_kit import AsyncQueue
+    from tutorial_kit.frames import alist_artifacts, alist_task_group, list_task_group
+
+    group = slugid()
+    ids = sorted(_create(queue, group=group, name=f"async {i}") for i in range(3))
+    root_url = queue.options["rootUrl"]
+
+    async def scenario():
+        async with AsyncQueue({"rootUrl": root_url}) as aqueue:
+            entries = await alist_task_group(aqueue, group, limit=2)  # two pages
+            artifacts = await alist_artifacts(aqueue, ids[0], 0)
+            return entries, artifacts
+
+    entries, artifacts = asyncio.run(scenario())
+    assert sorted(e["status"]["taskId"] for e in entries) == ids
+    assert tasks_frame(entries).equals(tasks_frame(list_task_group(queue, group)))
+    assert artifacts == []
+
+
+def test_rendering_and_frames_do_not_reach_into_the_widgets():
+    """frames and render are below the widgets: no import of tutorial_kit.widgets from them,
+    at module level or inside a function, and no cycle among the modules that talk to a
+    deployment for the widgets (drive, mockctl)."""
+    import ast
+    import pathlib
+
+    import tutorial_kit
+
+    package = pathlib.Path(tutorial_kit.__file__).parent
+    files = [package / "frames.py", package / "drive.py", package / "mockctl.py",
+             *sorted((package / "render").glob("*.py"))]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                assert not name.startswith("tutorial_kit.widgets"), (path.name, name)
+                if path.parent.name == "render" or path.name == "drive.py":
+                    # pure layers: nothing of the package but themselves
+                    assert not name.startswith("tutorial_kit.") or name.startswith(
+                        ("tutorial_kit.render", "tutorial_kit.drive")), (path.name, name)

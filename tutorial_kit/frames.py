@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from tutorial_kit import drive, render
+from tutorial_kit.drive import Call, Plan, pages
+
 RUN_STATES = ["pending", "running", "completed", "failed", "exception"]
 TASK_STATES = ["unscheduled", *RUN_STATES]
 REASONS_CREATED = ["scheduled", "retry", "task-retry", "rerun", "exception"]
@@ -85,28 +88,24 @@ def runs_frame(status: Mapping[str, Any]) -> pd.DataFrame:
     return frame[RUN_COLUMNS]
 
 
-def _pages(fetch, key: str) -> list[Any]:
-    """Every item of a paginated listing; ``fetch(query)`` returns one page."""
-    items: list[Any] = []
-    token: str | None = None
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
-        page = fetch({"continuationToken": token} if token else {})
-        items.extend(page.get(key) or [])
-        token = page.get("continuationToken")
-        if not token or token in seen:  # a repeated token would loop forever
-            break
-        seen.add(token)
-    return items
+def artifacts_plan(taskId: str, runId: int | None = None) -> Plan[list[dict[str, Any]]]:
+    """A plan (see :mod:`tutorial_kit.drive`) listing every artifact of a run, every page."""
+    if runId is None:
+        return pages(lambda q: Call.of("listLatestArtifacts", taskId, query=q), "artifacts",
+                     MAX_PAGES)
+    return pages(lambda q: Call.of("listArtifacts", taskId, runId, query=q), "artifacts",
+                 MAX_PAGES)
 
 
 def list_artifacts(queue: Any, taskId: str, runId: int | None = None) -> list[dict[str, Any]]:
     """All artifacts of a run (the latest run when ``runId`` is None), every page."""
-    from tutorial_kit.widgets._client import call
+    return drive.run(queue, artifacts_plan(taskId, runId))
 
-    if runId is None:
-        return _pages(lambda q: call(queue, "listLatestArtifacts", taskId, query=q), "artifacts")
-    return _pages(lambda q: call(queue, "listArtifacts", taskId, runId, query=q), "artifacts")
+
+async def alist_artifacts(queue: Any, taskId: str,
+                          runId: int | None = None) -> list[dict[str, Any]]:
+    """:func:`list_artifacts` for a coroutine (either client flavour)."""
+    return await drive.arun(queue, artifacts_plan(taskId, runId))
 
 
 def artifacts_frame(artifacts: Any, taskId: str | None = None,
@@ -133,16 +132,24 @@ def artifacts_frame(artifacts: Any, taskId: str | None = None,
     return frame[ARTIFACT_COLUMNS]
 
 
+def task_group_plan(taskGroupId: str, *, limit: int | None = None) -> Plan[list[dict]]:
+    """A plan listing every ``{task, status}`` entry of a task group, every page."""
+    def call_of(query: dict[str, Any]) -> Call:
+        return Call.of("listTaskGroup", taskGroupId,
+                       query={**query, "limit": limit} if limit else query)
+
+    return pages(call_of, "tasks", MAX_PAGES)
+
+
 def list_task_group(queue: Any, taskGroupId: str, *, limit: int | None = None) -> list[dict]:
     """Every ``{task, status}`` entry of a task group, following ``continuationToken``."""
-    from tutorial_kit.widgets._client import call
+    return drive.run(queue, task_group_plan(taskGroupId, limit=limit))
 
-    def fetch(query: dict[str, Any]) -> dict[str, Any]:
-        if limit:
-            query = {**query, "limit": limit}
-        return call(queue, "listTaskGroup", taskGroupId, query=query)
 
-    return _pages(fetch, "tasks")
+async def alist_task_group(queue: Any, taskGroupId: str, *,
+                           limit: int | None = None) -> list[dict]:
+    """:func:`list_task_group` for a coroutine (either client flavour)."""
+    return await drive.arun(queue, task_group_plan(taskGroupId, limit=limit))
 
 
 def tasks_frame(entries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -204,9 +211,7 @@ class Timeline:
         self.rows = rows
 
     def _repr_html_(self) -> str:
-        from tutorial_kit.widgets._html import stylesheet
-
-        return f'{stylesheet()}<div class="tk-widget">{self.svg}</div>'
+        return f'{render.stylesheet()}<div class="tk-widget">{self.svg}</div>'
 
     def __repr__(self) -> str:  # stable for nbval: no times
         return f"Timeline(rows={self.rows})"
@@ -219,8 +224,6 @@ def timeline(frame: pd.DataFrame, label: str | None = None, *, now: Any = None) 
     Rows still open extend to ``now`` (default: the current time).
     """
     from datetime import datetime, timezone
-
-    from tutorial_kit.widgets._timeline import timeline_svg
 
     missing = {"state", "scheduled", "started", "resolved"} - set(frame.columns)
     if missing:
@@ -237,7 +240,7 @@ def timeline(frame: pd.DataFrame, label: str | None = None, *, now: Any = None) 
     rows = [r for r in rows if not pd.isna(r["scheduled"])]  # never scheduled: nothing to draw
     moment = now or datetime.now(timezone.utc)
     prefix = "run " if label == "runId" else ""
-    svg = timeline_svg(rows, moment, label=lambda run, i: f"{prefix}{run['label']}")
+    svg = render.timeline_svg(rows, moment, label=lambda run, i: f"{prefix}{run['label']}")
     return Timeline(svg, len(rows))
 
 
@@ -247,4 +250,5 @@ artifacts = artifacts_frame
 task_group = task_group_frame
 
 __all__ = ["runs_frame", "artifacts_frame", "task_group_frame", "tasks_frame", "list_artifacts",
-           "list_task_group", "timeline", "Timeline", "runs", "artifacts", "task_group"]
+           "list_task_group", "timeline", "Timeline", "runs", "artifacts", "task_group",
+           "alist_artifacts", "alist_task_group", "artifacts_plan", "task_group_plan"]

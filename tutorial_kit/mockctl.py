@@ -8,6 +8,8 @@ every method raises :class:`MockOnlyError` with a sentence a learner can act on.
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import threading
 from typing import Any
 
 import httpx
@@ -19,18 +21,63 @@ class MockOnlyError(RuntimeError):
     """A mock-only feature was asked of a real deployment."""
 
 
-def _root_url_of(target: Any) -> str:
-    """Accept a rootUrl string, a Queue/AsyncQueue client, or a MockQueue handle."""
-    if isinstance(target, str):
+def root_url_of(target: Any = None, root_url: str | None = None) -> str:
+    """The rootUrl in use: ``root_url`` if given, else ``target``'s (a rootUrl string, a
+    Queue/AsyncQueue client or a MockQueue handle), else ``TASKCLUSTER_ROOT_URL``.
+
+    The one place that answers "which deployment is this?" for lessons, widgets and doctor().
+    """
+    if root_url:
+        return str(root_url).rstrip("/")
+    if isinstance(target, str) and target:
         return target.rstrip("/")
-    for attr in ("root_url", "rootUrl"):
-        value = getattr(target, attr, None)
-        if isinstance(value, str):
+    if target is not None:
+        options = getattr(target, "options", None)
+        # a client's options: a dict (official clients) or an Options object (ours)
+        value = options.get("rootUrl") if hasattr(options, "get") else None
+        if isinstance(value, str) and value:
             return value.rstrip("/")
-    options = getattr(target, "options", None)
-    if isinstance(options, dict) and options.get("rootUrl"):
-        return str(options["rootUrl"]).rstrip("/")
-    raise TypeError(f"cannot tell the rootUrl of {target!r}")
+        for attr in ("root_url", "rootUrl"):
+            value = getattr(target, attr, None)
+            if isinstance(value, str) and value:
+                return value.rstrip("/")
+        raise TypeError(f"cannot tell the rootUrl of {target!r}")
+    env = os.environ.get("TASKCLUSTER_ROOT_URL")
+    if env:
+        return env.rstrip("/")
+    raise ValueError("no rootUrl: pass root_url=..., a Queue client, or set TASKCLUSTER_ROOT_URL")
+
+
+_root_url_of = root_url_of  # the name selfcheck.py imported before it was public
+
+
+_plain: httpx.Client | None = None
+_plain_lock = threading.Lock()
+_mock_answers: dict[str, bool] = {}
+
+
+def _plain_client() -> httpx.Client:
+    """One pooled client for mock detection (a client per probe would build a TLS context and
+    a connection every time)."""
+    global _plain
+    with _plain_lock:
+        if _plain is None:
+            _plain = httpx.Client(transport=sync_transport(), follow_redirects=True)
+        return _plain
+
+
+def is_mock(target: Any = None, root_url: str | None = None) -> bool:
+    """Is this rootUrl/client/handle the tutorial's mock queue (its ``/mock/v1/clock`` answers
+    200)? The answer is remembered per rootUrl; "cannot connect" is not, since the service may
+    simply not be up yet."""
+    url = root_url_of(target, root_url)
+    if url not in _mock_answers:
+        try:
+            response = _plain_client().get(f"{url}/mock/v1/clock", timeout=5.0)
+        except httpx.HTTPError:
+            return False
+        _mock_answers[url] = response.status_code == 200
+    return _mock_answers[url]
 
 
 def _seconds(duration: float | int | str | _dt.timedelta) -> float:
@@ -49,20 +96,14 @@ class MockControl:
     """The control plane of one mock queue."""
 
     def __init__(self, target: Any, *, timeout: float = 10.0):
-        self.root_url = _root_url_of(target)
+        self.root_url = root_url_of(target)
         self._http = httpx.Client(base_url=f"{self.root_url}/mock/v1", timeout=timeout,
                                   transport=sync_transport())
-        self._is_mock: bool | None = None
 
     # -- detection ---------------------------------------------------------------------------
     def is_mock(self) -> bool:
         """True when the deployment answers the mock's control plane."""
-        if self._is_mock is None:
-            try:
-                self._is_mock = self._http.get("/clock").status_code == 200
-            except httpx.HTTPError:
-                self._is_mock = False
-        return self._is_mock
+        return is_mock(self.root_url)
 
     def _call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> Any:
         if not self.is_mock():
@@ -101,6 +142,10 @@ class MockControl:
 
     def speed(self, factor: float) -> dict:
         return self._call("POST", "/clock", {"action": "speed", "factor": float(factor)})
+
+    def reset_clock(self) -> dict:
+        """Back to real time, running at speed 1."""
+        return self._call("POST", "/clock", {"action": "reset"})
 
     # -- state and logs ----------------------------------------------------------------------
     def reset(self) -> None:
@@ -147,8 +192,18 @@ class MockControl:
             body["count"] = count
         return self._call("POST", "/faults", body)
 
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/faults")
+    def faults(self) -> dict:
+        """The armed faults, as the mock describes them (a list per kind)."""
+        return self._call("GET", "/faults") or {}
+
+    def add_fault(self, kind: str, **fields: Any) -> dict:
+        """Arm a fault of ``kind`` (``crash``, ``fail``, ``latency``) with the mock's own field
+        names (e.g. ``add_fault("crash", taskId=..., mode="claim-expired", after=0)``)."""
+        return self._call("POST", "/faults", {"kind": kind, **fields})
+
+    def clear_faults(self) -> dict:
+        """Disarm every fault; returns what the mock answers (the faults left: none)."""
+        return self._call("DELETE", "/faults") or {}
 
     def close(self) -> None:
         self._http.close()
@@ -158,9 +213,3 @@ class MockControl:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def is_mock(target: Any) -> bool:
-    """Is this rootUrl/client/handle the tutorial's mock queue?"""
-    with MockControl(target) as control:
-        return control.is_mock()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import secrets
 import signal
 import socket
@@ -67,11 +68,36 @@ queue.reportCompleted(taskId, runId)["status"]["state"]""" % TASK_QUEUE,
 ]
 
 
-def _notebook() -> dict:
+#: What a learner sees, for the layout test: lesson 1's schema table as it opens, lesson 2's
+#: table of a live status, and the artifact browser of a finished task with long names.
+LAYOUT_CELLS = [
+    """import httpx
+from tutorial_kit import Queue, fromNowJSON, slugid
+from tutorial_kit.widgets import ArtifactBrowser, SchemaTable
+queue = Queue.fromEnv()
+taskId = slugid()
+queue.createTask(taskId, {
+    "taskQueueId": "%s", "created": fromNowJSON("0 seconds"), "deadline": fromNowJSON("1 hour"),
+    "payload": {}, "metadata": {"name": "layout test", "description": "Looks.",
+    "owner": "tests@example.com", "source": "https://example.com/tutorial-kit"}})
+runId = queue.claimWork("%s", {"workerGroup": "nb", "workerId": "nb1", "tasks": 1})["tasks"][0]["runId"]
+for name in ("public/logs/live.log", "public/a-rather-long-directory-name/and-a-long-file-name.json"):
+    put = queue.createArtifact(taskId, runId, name, {"storageType": "s3",
+        "expires": fromNowJSON("1 day"), "contentType": "text/plain", "contentLength": 3})
+    httpx.put(put["putUrl"], content=b"ok\\n", headers={"Content-Type": "text/plain"})
+queue.reportCompleted(taskId, runId)["status"]["state"]""" % (TASK_QUEUE, TASK_QUEUE),
+    'SchemaTable("create-task-request.json", root_url=queue.options["rootUrl"])',
+    'SchemaTable("task-status-response.json", root_url=queue.options["rootUrl"],\n'
+    '            instance={"status": queue.status(taskId)["status"]})',
+    "ArtifactBrowser(queue, taskId)",
+]
+
+
+def _notebook(cells: list[str] = CELLS) -> dict:
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}",
                    "metadata": {}, "outputs": [], "source": source}
-                  for i, source in enumerate(CELLS)],
+                  for i, source in enumerate(cells)],
         "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                                     "name": "python3"},
                      "language_info": {"name": "python"}},
@@ -106,6 +132,7 @@ def lab(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     (notebooks / "widgets.ipynb").write_text(json.dumps(_notebook()))
+    (notebooks / "layout.ipynb").write_text(json.dumps(_notebook(LAYOUT_CELLS)))
     home = tmp_path / "home"
     env = {**os.environ, **mock.env(),
            "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -134,7 +161,8 @@ def lab(tmp_path):
             time.sleep(0.2)
         else:
             raise AssertionError("jupyter lab did not start within 60 s")
-        yield {"url": f"{base}/lab/tree/widgets.ipynb?token={token}", "dir": notebooks,
+        yield {"url": f"{base}/lab/tree/widgets.ipynb?token={token}",
+               "layout_url": f"{base}/lab/tree/layout.ipynb?token={token}", "dir": notebooks,
                "mock": mock, "log": tmp_path / "jupyter.log"}
     finally:
         if process.poll() is None:
@@ -185,6 +213,13 @@ def test_notebook_widgets_render_live(lab, chromium_path, request):
             schema_row.first.scroll_into_view_if_needed()
             shot(page, "2-schema-table")
 
+            # the timeline's "+…s" label advances while the run is open (no fetch is needed)
+            label = page.locator(".tk-timeline text[text-anchor=end]").first
+            expect(label).to_have_text(re.compile(r"\+\d+\.\d\ds"))
+            before = float(label.text_content().strip("+s"))
+            expect(label).not_to_have_text(label.text_content(), timeout=5_000)
+            assert float(label.text_content().strip("+s")) > before
+
             (lab["dir"] / "go").write_text("go")  # let the notebook play the worker
             expect(badge).to_have_attribute("data-state", "completed", timeout=60_000)
             expect(badge).to_contain_text("completed")
@@ -203,3 +238,147 @@ def test_notebook_widgets_render_live(lab, chromium_path, request):
             raise
         finally:
             browser.close()
+
+
+#: Every box that shows text in a schema table (each line fragment of it), with the row cell it
+#: belongs to. Two boxes intersect when one draws over the other; a box outside its cell spills
+#: into the next column (the `$ref` chip over the description, as reported in issue #11).
+_OVERLAPS_JS = """(table) => {
+  const boxes = [];
+  for (const el of table.querySelectorAll('*')) {
+    const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    // checkVisibility(): the content of a closed <details> keeps boxes but is not drawn
+    if (!text || !el.checkVisibility({visibilityProperty: true})) continue;
+    const cell = el.closest('.tk-row > div');
+    for (const r of el.getClientRects()) {
+      if (r.width > 0 && r.height > 0) boxes.push({el, cell, r});
+    }
+  }
+  const slack = 0.5;
+  const meets = (a, b) => a.left < b.right - slack && b.left < a.right - slack &&
+                          a.top < b.bottom - slack && b.top < a.bottom - slack;
+  const label = (b) => (b.el.className || b.el.tagName) + ' "' +
+                       b.el.textContent.trim().slice(0, 40) + '"';
+  const problems = [];
+  for (const b of boxes) {
+    if (!b.cell) continue;
+    const c = b.cell.getBoundingClientRect();
+    if (b.r.left < c.left - slack || b.r.right > c.right + slack)
+      problems.push('outside its cell: ' + label(b));
+  }
+  boxes.sort((a, b) => a.r.top - b.r.top);
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length && boxes[j].r.top < boxes[i].r.bottom; j++) {
+      const a = boxes[i], b = boxes[j];
+      if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+      if (meets(a.r, b.r)) problems.push('overlap: ' + label(a) + ' / ' + label(b));
+    }
+  }
+  return {boxes: boxes.length, problems: problems.slice(0, 20)};
+}"""
+
+#: Buttons whose label does not fit (ipywidgets cuts it to "dow…").
+_SQUEEZED_JS = """(root) => [...root.querySelectorAll('button')]
+  .filter(b => b.checkVisibility() && b.scrollWidth > b.clientWidth + 1)
+  .map(b => b.textContent.trim() + ' ' + b.clientWidth + '/' + b.scrollWidth)"""
+
+
+@pytest.mark.parametrize("width", [900, 1400])
+def test_what_a_learner_sees(lab, chromium_path, request, width):
+    """Lesson 1's schema table opens folded to its first level; at 900 and 1400 px no two boxes
+    of a schema table intersect (folded, and with every row unfolded); the artifact browser's
+    buttons keep their labels and it says where downloads go."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = lambda page, step: page.screenshot(  # noqa: E731
+        path=str(OUTPUT / f"{request.node.name}-{step}.png"), full_page=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        page.set_default_timeout(60_000)
+        try:
+            _open_and_run_all(page, lab["layout_url"])
+            tables = page.locator(".tk-schema")
+            expect(tables).to_have_count(2)
+            expect(page.locator(".tk-download-button")).to_have_count(2)
+            create, status = tables.nth(0), tables.nth(1)
+
+            # folded to the first level: the root's own properties show, nothing below them
+            open_rows = create.evaluate("t => t.querySelectorAll('details[open]').length")
+            assert open_rows == 1, open_rows
+            for name in ("taskQueueId", "payload", "metadata"):
+                expect(create.locator(f'.tk-row[data-path="/{name}"]')).to_be_visible()
+            expect(create.locator('.tk-row[data-path="/metadata/name"]')).to_be_hidden()
+            height = "t => t.getBoundingClientRect().height"
+            folded_height = create.evaluate(height)
+            # lesson 2: fields the task has are marked ●, as the lesson says
+            state_row = status.locator('.tk-row[data-path="/status/state"]')
+            expect(state_row).to_be_visible()
+            expect(state_row.locator(".tk-present")).to_have_text("●")
+            status.screenshot(path=str(OUTPUT / f"{request.node.name}-status-table.png"))
+            create.scroll_into_view_if_needed()
+            shot(page, "1-folded")
+
+            for table in (create, status):
+                result = table.evaluate(_OVERLAPS_JS)
+                assert result["boxes"] > 20 and result["problems"] == [], result
+            page.evaluate("() => document.querySelectorAll('.tk-schema details')"
+                          ".forEach(d => d.open = true)")
+            for table in (create, status):
+                result = table.evaluate(_OVERLAPS_JS)
+                assert result["boxes"] > 100 and result["problems"] == [], result
+            unfolded_height = create.evaluate(height)
+            assert folded_height < unfolded_height, (folded_height, unfolded_height)
+            (OUTPUT / f"{request.node.name}-heights.json").write_text(json.dumps(
+                {"folded": folded_height, "unfolded": unfolded_height}))
+            create.locator('.tk-row[data-path="/dependencies"]').scroll_into_view_if_needed()
+            page.screenshot(path=str(OUTPUT / f"{request.node.name}-2-unfolded.png"))
+
+            where = page.locator(".tk-where")
+            expect(where).to_contain_text("downloaded-artifacts/")
+            buttons = page.locator(".tk-download-button, .tk-preview-button")
+            buttons.last.scroll_into_view_if_needed()
+            expect(buttons).to_have_count(4)
+            for button in buttons.all():
+                expect(button).to_be_visible()
+                assert button.text_content().strip() in ("download", "preview")
+            squeezed = page.locator(".jp-Notebook").first.evaluate(_SQUEEZED_JS)
+            assert squeezed == [], squeezed
+            page.locator(".tk-download-button").first.click()
+            expect(page.get_by_text("saved downloaded-artifacts/")).to_be_visible()
+            where.scroll_into_view_if_needed()
+            page.screenshot(path=str(OUTPUT / f"{request.node.name}-3-artifacts.png"))
+            saved = [p for p in (lab["dir"] / "downloaded-artifacts").rglob("*")
+                     if p.is_file() and p.name != ".gitignore"]
+            assert [p.read_bytes() for p in saved] == [b"ok\n"]
+            assert (lab["dir"] / "downloaded-artifacts" / ".gitignore").read_text().endswith("*\n")
+        except Exception:
+            shot(page, "failure")
+            raise
+        finally:
+            browser.close()
+
+
+def _open_and_run_all(page, url: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.locator(".jp-NotebookPanel").first.wait_for()
+    dialog = page.locator(".jp-Dialog")
+    try:
+        dialog.wait_for(state="visible", timeout=10_000)
+    except PlaywrightTimeout:
+        pass
+    if dialog.count():
+        dialog.locator("button.jp-mod-accept").click()
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible()
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    news = page.locator(".jp-toast-button", has_text="No")  # "get notified about news?"
+    try:
+        news.first.click(timeout=3_000)
+    except PlaywrightTimeout:
+        pass

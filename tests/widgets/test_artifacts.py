@@ -100,3 +100,28 @@ def test_chosen_run_and_no_runs_yet(queue, drive, tmp_path):
     assert first.run_state == "exception"
     assert first.preview("public/first.txt") == "first"
     queue.reportCompleted(task_id, run1)
+
+
+def test_downloads_go_to_a_named_git_ignored_folder(queue, drive, tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)  # the notebook's folder
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    task_id, run_id = _running_task_with_artifacts(queue, drive)
+    browser = ArtifactBrowser(queue, task_id, start=False)
+    browser.refresh()
+    assert "Downloads go to <code>downloaded-artifacts/</code>" in browser._where.value
+    path = browser.download("public/passwd.txt")
+    assert path == (tmp_path / "downloaded-artifacts" / task_id / str(run_id) / "public"
+                    / "passwd.txt")
+    assert path.read_bytes() == PASSWD
+    untracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                               cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert untracked == ""  # git sees nothing to add: the folder ignores itself
+
+    # an artifact name is the worker's choice: it cannot write outside the folder
+    import pytest
+
+    with pytest.raises(ValueError, match="points outside"):
+        browser.download("../../../../escape.txt")
+    assert not (tmp_path / "escape.txt").exists()

@@ -6,7 +6,7 @@ import pytest
 
 from tutorial_kit import Queue, TaskclusterError
 from tutorial_kit.widgets import ClusterControls
-from tutorial_kit.widgets._html import parse_time
+from tutorial_kit.render.html import parse_time
 from tutorial_kit.mockctl import MockOnlyError
 
 

@@ -36,6 +36,17 @@ threading.Timer(0.5, work, args=(second,)).start()
 (await status2.until_resolved(timeout=30))["state"]""",
     "events = EventLog(queue, taskId=taskId)\nevents.stop()\nevents._refresher.wait(10)",
     "SchemaTable('task-status-response.json', queue=queue, instance=queue.status(taskId))",
+    # an AsyncQueue on the kernel's own loop: background refreshes, awaited ones, a button
+    """from tutorial_kit import AsyncQueue
+aqueue = AsyncQueue.fromEnv()
+browser = ArtifactBrowser(aqueue, taskId, interval=0.05)
+await asyncio.sleep(0.5)
+for _ in range(3):
+    await browser.arefresh()
+astatus = StatusWidget(aqueue, taskId, interval=0.05)
+for _ in range(3):
+    await astatus.arefresh()
+await browser.until_resolved(10), browser.run_state, browser._banner.value, astatus.error""",
 ]
 
 
@@ -65,6 +76,7 @@ def test_widgets_in_a_kernel(mock, tmp_path):
     assert text(3) == "('completed', False)"
     assert text(4) == "'completed'"
     assert re.fullmatch(r"SchemaTable\('[^']+', rows=26, errors=0\)", text(6)), text(6)
+    assert text(7) == "(True, 'completed', '', '')"
     # nothing printed from the background into any cell
     for cell in notebook.cells:
         assert not [o for o in cell.outputs if o.output_type == "stream"], cell.outputs

@@ -6,11 +6,11 @@ import re
 from importlib import resources
 
 from tutorial_kit.widgets import EventLog
-from tutorial_kit.widgets._html import STATE_ICONS, badge, markdown
+from tutorial_kit.render.html import STATE_ICONS, badge, markdown
 
 
 def test_css_uses_only_jupyterlab_theme_variables():
-    css = resources.files("tutorial_kit.widgets").joinpath("style.css").read_text()
+    css = resources.files("tutorial_kit.render").joinpath("style.css").read_text()
     colour_values = re.findall(r"(?:color|background|fill|stroke|border(?:-left)?)\s*:\s*([^;]+);",
                                css)
     assert colour_values

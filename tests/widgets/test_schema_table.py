@@ -174,3 +174,39 @@ def test_follows_a_status_widget_live(queue, drive):
     row = re.search(r'data-path="/status/runs/\[\]/reasonResolved".*?</div></div>',
                     table._body.value, re.S)
     assert "completed" in row.group(0) and 'aria-label="present"' in row.group(0)
+
+
+def test_opens_folded_to_the_first_level(oracle_deployment):
+    """Lesson 1 says "click ▸ to unfold": only the root is open, every property folded."""
+    table = SchemaTable("create-task-request.json", root_url=oracle_deployment)
+    html = table._body.value
+    assert html.count("<details open") == 1 and html.count("<details") > 5
+    # the root's own properties are rows directly under the open root; nothing deeper is open
+    assert 'data-path="/metadata"' in html and 'data-path="/metadata/name"' in html
+    opened = re.findall(r'<details open role="treeitem"><summary><div class="tk-row" '
+                        r'data-path="([^"]*)"', html)
+    assert opened == ["/"]
+    # a deeper default still works, for a lesson that wants it
+    deeper = SchemaTable("create-task-request.json", root_url=oracle_deployment, expand=2)
+    assert deeper._body.value.count("<details open") > 1
+
+
+def test_a_lone_child_opens_with_its_parent(queue, drive):
+    """task-status-response.json has one property, ``status``: folding it would show one row."""
+    task_id = drive.make_task()
+    table = SchemaTable("task-status-response.json", queue=queue, instance=queue.status(task_id))
+    opened = re.findall(r'<details open role="treeitem"><summary><div class="tk-row" '
+                        r'data-path="([^"]*)"', table._body.value)
+    assert opened == ["/", "/status"]  # status's own fields show; runs stays folded
+
+
+def test_present_fields_are_marked_with_the_lessons_dot(queue, drive):
+    """Lesson 2: "fields your task has are marked ●"."""
+    task_id = drive.make_task()
+    table = SchemaTable("task-status-response.json", queue=queue, instance=queue.status(task_id))
+    state = re.search(r'data-path="/status/state".*?</div></div>', table._body.value, re.S)
+    assert '<span class="tk-present" aria-label="present"' in state.group(0)
+    assert "●</span>" in state.group(0) and "✓" not in table._body.value
+    absent = re.search(r'data-path="/status/runs/\[\]/resolved".*?</div></div>',
+                       table._body.value, re.S)
+    assert 'aria-label="absent">○ absent' in absent.group(0)

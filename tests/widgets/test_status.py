@@ -178,7 +178,7 @@ def test_keeps_a_slow_poll_until_the_deadline_when_asked(queue, drive):
     widget.refresh()
     assert widget._next_delay() == 30  # a rerun is still possible before the deadline
     deadline = widget.status["deadline"]
-    from tutorial_kit.widgets._html import parse_time
+    from tutorial_kit.render.html import parse_time
     widget._now = lambda: parse_time(deadline) + timedelta(seconds=1)
     assert widget._next_delay() is None  # past the deadline nothing can change
 
@@ -206,3 +206,33 @@ def test_polls_where_there_is_no_event_stream(oracle_deployment):
     widget = StatusWidget(queue, "fN1ZmbYyRzWe0O9Ywd63Yw", start=False)
     assert widget.following == "poll"
     queue.close()
+
+
+def test_timeline_label_advances_while_the_task_runs(queue, drive):
+    """Lesson 2's timeline: its "+…s" label grows while the run runs, though a running task
+    sends no message (and no poll is due) until it resolves."""
+    import asyncio
+    import re
+
+    task_id = drive.make_task()
+    run_id = drive.claim(task_id)
+
+    async def scenario() -> list[float]:
+        widget = StatusWidget(queue, task_id, follow="events", interval=2.0, tick=0.1)
+        assert widget.following == "events"
+        labels: list[float] = []
+        widget._timeline.observe(lambda change: labels.extend(
+            float(x) for x in re.findall(r'text-anchor="end">\+([0-9.]+)s<', change["new"])),
+            names="value")
+        await asyncio.sleep(1.0)  # ten ticks; the event stream stays quiet meanwhile
+        assert widget.state == "running" and widget.running
+        while_running = list(labels)
+        await asyncio.to_thread(queue.reportCompleted, task_id, run_id)
+        assert (await widget.until_resolved(timeout=10))["state"] == "completed"
+        await asyncio.sleep(0.3)
+        assert widget._ticker.done()  # the ticker ends with the following
+        return while_running
+
+    labels = asyncio.run(scenario())
+    assert len(labels) >= 5, labels
+    assert labels == sorted(labels) and labels[-1] - labels[0] >= 0.5, labels

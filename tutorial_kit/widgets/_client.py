@@ -1,82 +1,23 @@
-"""How the widgets talk to a deployment: through the Queue client, sync or async alike.
+"""How the widgets talk to a deployment beyond the Queue's own methods.
 
-Widgets accept either ``tutorial_kit.Queue`` or ``tutorial_kit.AsyncQueue`` (or any object with
-the same method names). :func:`call` runs a method from synchronous code, :func:`acall` from a
-coroutine without blocking the event loop. Plain GETs that are not Queue methods (schemas, the
-mock's control plane) go through :func:`get_json` on the same rootUrl.
+Queue calls go through :mod:`tutorial_kit.drive` (either client flavour); which deployment and
+whether it is the mock come from :mod:`tutorial_kit.mockctl`. Here: plain GETs that are not Queue
+methods (schemas) through :func:`get_json`, and one readable line for any error.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import os
 import threading
 from typing import Any
 
 import httpx
 
 from tutorial_kit.client.transport import sync_transport
+from tutorial_kit.drive import AsyncInLoopError, acall, call
+from tutorial_kit.mockctl import is_mock, root_url_of
 
-_local = threading.local()
-
-
-def root_url_of(queue: Any = None, root_url: str | None = None) -> str:
-    """The rootUrl in use: explicit, else the client's, else ``TASKCLUSTER_ROOT_URL``."""
-    if root_url:
-        return str(root_url).rstrip("/")
-    if queue is not None:
-        options = getattr(queue, "options", None)
-        if isinstance(options, dict) and options.get("rootUrl"):
-            return str(options["rootUrl"]).rstrip("/")
-        for name in ("root_url", "rootUrl"):
-            value = getattr(queue, name, None)
-            if isinstance(value, str) and value:
-                return value.rstrip("/")
-    env = os.environ.get("TASKCLUSTER_ROOT_URL")
-    if env:
-        return env.rstrip("/")
-    raise ValueError("no rootUrl: pass root_url=..., a Queue client, or set TASKCLUSTER_ROOT_URL")
-
-
-def _thread_loop() -> asyncio.AbstractEventLoop:
-    """A private event loop for this thread, to drive an AsyncQueue from sync code."""
-    loop = getattr(_local, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _local.loop = loop
-    return loop
-
-
-class AsyncInLoopError(RuntimeError):
-    """A blocking call was asked of an AsyncQueue from inside a running event loop."""
-
-
-def call(queue: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call a Queue method from synchronous code, whichever client flavour ``queue`` is."""
-    result = getattr(queue, method)(*args, **kwargs)
-    if inspect.isawaitable(result):
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return _thread_loop().run_until_complete(result)
-        if hasattr(result, "close"):
-            result.close()  # never awaited; avoid the "coroutine was never awaited" warning
-        raise AsyncInLoopError(
-            "this is an AsyncQueue inside a running event loop: use the async form "
-            "(e.g. `await widget.until_resolved()`) instead of the blocking one")
-    return result
-
-
-async def acall(queue: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call a Queue method from a coroutine; a sync client runs in a worker thread."""
-    fn = getattr(queue, method)
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args, **kwargs)
-    result = await asyncio.to_thread(fn, *args, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+__all__ = ["AsyncInLoopError", "acall", "call", "describe_error", "get_json", "is_mock",
+           "root_url_of"]
 
 
 _http: httpx.Client | None = None
@@ -98,21 +39,6 @@ def get_json(url: str, *, timeout: float = 10.0) -> Any:
     response = _plain_client().get(url, timeout=timeout)
     response.raise_for_status()
     return response.json()
-
-
-_mock_cache: dict[str, bool] = {}
-
-
-def is_mock(root_url: str) -> bool:
-    """True when ``root_url`` is a tutorial-kit mock queue (its ``/mock/v1/clock`` answers 200)."""
-    root_url = root_url.rstrip("/")
-    if root_url not in _mock_cache:
-        try:
-            response = _plain_client().get(f"{root_url}/mock/v1/clock", timeout=5.0)
-            _mock_cache[root_url] = response.status_code == 200
-        except httpx.HTTPError:
-            return False  # not cached: the service may simply not be up yet
-    return _mock_cache[root_url]
 
 
 def describe_error(error: BaseException) -> str:

@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
+from tutorial_kit.drive import AsyncInLoopError
+
 Step = Callable[[], "float | None"]
 AsyncStep = Callable[[], Awaitable["float | None"]]
 
@@ -55,6 +57,9 @@ class Refresher:
         if loop is not None and mode in ("auto", "asyncio"):
             self.mode, self._loop = "asyncio", loop
             self._task = loop.create_task(self._run_async(self._generation), name=self._name)
+            # A task cancelled before its first step never runs its ``finally``: mark it done here.
+            self._task.add_done_callback(
+                lambda _task, generation=self._generation: self._finished(generation))
         else:
             self.mode, self._loop = "thread", None
             self._thread = threading.Thread(target=self._run_thread, name=self._name, daemon=True)
@@ -104,6 +109,10 @@ class Refresher:
         return await asyncio.to_thread(self._done.wait, timeout)
 
     # -- the loops -------------------------------------------------------------------------------
+
+    def _finished(self, generation: int) -> None:
+        if generation == self._generation:
+            self._done.set()
 
     def _run_inline(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(0.0, timeout)
@@ -176,8 +185,6 @@ class Following:
 
     def start(self) -> None:
         """Fetch now, then keep following in the background until there is nothing to follow."""
-        from ._client import AsyncInLoopError
-
         try:
             delay = self._step()
         except AsyncInLoopError:  # an AsyncQueue in a running loop: the background fetches first

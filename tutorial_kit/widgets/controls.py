@@ -16,8 +16,10 @@ import traitlets
 
 from tutorial_kit.mockctl import MockControl, MockOnlyError
 
-from . import _html as H
-from ._client import describe_error, root_url_of
+from tutorial_kit.mockctl import root_url_of
+from tutorial_kit.render import html as H
+
+from ._client import describe_error
 
 CRASH_MODES = ("claim-expired", "worker-shutdown")
 SPEEDS = (("×1 (real time)", 1.0), ("×10", 10.0), ("×60 (a minute a second)", 60.0),
@@ -54,7 +56,7 @@ class ClusterControls(W.VBox):
     def refresh(self) -> None:
         """Re-read the clock and the armed faults."""
         self._guard(self.control.clock, "clock")
-        self._guard(lambda: self.control._call("GET", "/faults"), "faults")
+        self._guard(self.control.faults, "faults")
 
     def pause(self) -> dict[str, Any]:
         return self._guard(self.control.pause, "clock")
@@ -72,8 +74,7 @@ class ClusterControls(W.VBox):
 
     def reset_clock(self) -> dict[str, Any]:
         """Back to real time, running at speed 1."""
-        return self._guard(lambda: self.control._call("POST", "/clock", {"action": "reset"}),
-                           "clock")
+        return self._guard(self.control.reset_clock, "clock")
 
     def crash(self, taskId: str, mode: str = "claim-expired", after: float = 0.0) -> dict:
         """Crash the worker running ``taskId`` (now, or ``after`` s into its next run)."""
@@ -81,15 +82,16 @@ class ClusterControls(W.VBox):
             raise ValueError(f"mode must be one of {', '.join(CRASH_MODES)}")
         # /mock/v1/faults (not the cluster's /tasks/<id>/crash): it works with or without the
         # simulated cluster, for any worker that runs the task.
-        return self._fault({"kind": "crash", "taskId": taskId, "mode": mode, "after": after})
+        return self._guard(lambda: self.control.add_fault("crash", taskId=taskId, mode=mode,
+                                                          after=after), "faults")
 
     def fail_next(self, method: str = "*", count: int = 1, status: int = 500) -> dict:
         """Make the next ``count`` calls of ``method`` (an API method name, or ``*``) fail."""
-        return self._fault({"kind": "fail", "method": method, "count": int(count),
-                            "status": int(status)})
+        return self._guard(lambda: self.control.fail_next(method, int(count), int(status)),
+                           "faults")
 
     def clear_faults(self) -> dict[str, Any]:
-        return self._guard(lambda: self.control._call("DELETE", "/faults"), "faults")
+        return self._guard(self.control.clear_faults, "faults")
 
     def __repr__(self) -> str:
         if not self.available:
@@ -103,20 +105,16 @@ class ClusterControls(W.VBox):
         if not self.available:
             raise MockOnlyError(f"{self.root_url} is not the tutorial's mock queue")
         try:
-            state = action()
+            answer = action()
+            # the armed faults are re-read after any change, so the list is what the mock holds
+            state = self.control.faults() if trait == "faults" else answer
         except (MockOnlyError, httpx.HTTPError) as error:
             self._banner.value = H.stylesheet() + H.banner(describe_error(error))
             return {}
         self._banner.value = H.stylesheet()
-        state = state if isinstance(state, dict) else {}
-        if trait == "faults" and not state:
-            state = self.control._call("GET", "/faults") or {}
-        setattr(self, trait, state)
+        setattr(self, trait, state if isinstance(state, dict) else {})
         self._render()
-        return state
-
-    def _fault(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._guard(lambda: self.control._call("POST", "/faults", body), "faults")
+        return answer if isinstance(answer, dict) else {}
 
     # -- the controls ---------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import httpx
 import ipywidgets as W
 import traitlets
 
-from . import _html as H
+from tutorial_kit.render import html as H
 from . import _sse
 from ._client import describe_error, is_mock, root_url_of
 from ._refresh import Refresher
@@ -128,6 +128,12 @@ class EventLog(W.VBox):
     def stop(self) -> None:
         self._stop.set()
         self._refresher.stop()
+
+    @property
+    def running(self) -> bool:
+        """True while messages are being received in the background."""
+        consumer = self._consumer
+        return self._refresher.running or (consumer is not None and consumer.is_alive())
 
     def add(self, message: Any) -> dict[str, Any]:
         """Record one message (dict or bus message) and redraw; returns its record."""

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from . import _html as H
+from tutorial_kit.render import html as H
 from . import _schemas as S
 from ._client import root_url_of
 
@@ -174,12 +174,18 @@ class SchemaTable(W.VBox):
 
     ``schema`` is a name (``"task-status-response.json"``), a path, a URL, or a dict. The
     deployment is ``root_url``, else the ``queue`` client's, else ``TASKCLUSTER_ROOT_URL``.
+
+    The tree opens ``expand`` levels deep (1: the root's own properties, each folded behind
+    ▸). A row that is its parent's only child opens with it, since a fold that hides the one
+    thing inside is no overview (``task-status-response.json`` shows ``status``'s fields). Rows
+    with validation errors open so the errors show. Fields the instance has are marked ●, fields
+    it lacks ○.
     """
 
     instance = traitlets.Any(None, allow_none=True)
 
     def __init__(self, schema: str | dict[str, Any], root_url: str | None = None, *,
-                 queue: Any = None, instance: Any = None, expand: int = 2, service: str = "queue",
+                 queue: Any = None, instance: Any = None, expand: int = 1, service: str = "queue",
                  **kwargs: Any):
         self.expand = int(expand)
         self.tree: Node | None = None
@@ -301,7 +307,8 @@ class SchemaTable(W.VBox):
             f'<div class="tk-title">{H.esc(doc.get("title", ""))}</div>'
             f'<div class="tk-desc">{H.markdown(doc.get("description"))}</div>'
             f'<div class="tk-muted tk-mono">{H.esc(self.url)}</div></div>')
-        self._body.value = (f'<div class="tk-widget tk-schema" role="tree">'
+        with_instance = " tk-with-instance" if self.instance is not None else ""
+        self._body.value = (f'<div class="tk-widget tk-schema{with_instance}" role="tree">'
                             f'{self._node_html(self.tree, 0)}</div>')
         if self._source_toggle.value:
             self._source.value = H.pretty_json(self.document)
@@ -315,19 +322,21 @@ class SchemaTable(W.VBox):
             self._source.layout.display = "none"
             self._source_toggle.description = "show source"
 
-    def _node_html(self, node: Node, depth: int) -> str:
-        row = self._row_html(node)
+    def _node_html(self, node: Node, depth: int, only_child: bool = False) -> str:
+        row = self._row_html(node, root=depth == 0)
         if not node.children:
             return f'<div class="tk-leaf" role="treeitem">{row}</div>'
-        opened = " open" if depth < self.expand or node.errors or self._child_errors(node) else ""
-        inner = "".join(self._node_html(child, depth + 1) for child in node.children)
+        opened = (" open" if depth < self.expand or only_child or node.errors
+                  or self._child_errors(node) else "")
+        alone = len(node.children) == 1 and bool(opened)
+        inner = "".join(self._node_html(child, depth + 1, alone) for child in node.children)
         return (f'<details{opened} role="treeitem"><summary>{row}</summary>'
                 f'<div role="group">{inner}</div></details>')
 
     def _child_errors(self, node: Node) -> bool:
         return any(n.errors for _, n in node.walk() if n is not node)
 
-    def _row_html(self, node: Node) -> str:
+    def _row_html(self, node: Node, root: bool = False) -> str:
         schema = node.schema
         left = []
         if node.kind == "combinator":
@@ -340,15 +349,15 @@ class SchemaTable(W.VBox):
             for t in node.types:
                 left.append(f'<span class="tk-chip tk-type">{H.esc(t)}</span>')
             if node.ref:
-                ref_name = node.ref.rsplit("/schemas/", 1)[-1]
-                left.append(f'<span class="tk-chip tk-muted" title="{H.esc(node.ref)}">'
-                            f'$ref {H.esc(ref_name)}</span>')
+                left.append(f'<span class="tk-chip tk-muted tk-ref" title="{H.esc(node.ref)}">'
+                            f'$ref {_ref_label(node.ref)}</span>')
         middle = []
         if node.kind in ("error", "recursive"):
             middle.append(f'<span class="tk-error">{H.esc(node.message)}</span>')
-        if schema.get("title"):
+        # the root's title and description are the header's already
+        if schema.get("title") and not root:
             middle.append(f'<b>{H.esc(schema["title"])}</b>')
-        if schema.get("description") and node.kind != "combinator":
+        if schema.get("description") and node.kind != "combinator" and not root:
             middle.append(f'<div class="tk-desc">{H.markdown(schema["description"])}</div>')
         chips = [f'<span class="tk-chip">{H.esc(k)}: {H.esc(_chip_value(v))}</span>'
                  for k, v in schema.items()
@@ -360,16 +369,25 @@ class SchemaTable(W.VBox):
             if values:
                 shown = ", ".join(f"{label} {_short(v)}".strip() for label, v in values[:8])
                 more = f" … (+{len(values) - 8})" if len(values) > 8 else ""
-                right.append(f'<span class="tk-present" aria-label="present">✓</span> '
+                right.append(f'<span class="tk-present" aria-label="present" '
+                             f'title="your instance has this field">●</span> '
                              f'<span class="tk-value">{H.esc(shown + more)}</span>')
             else:
-                right.append('<span class="tk-muted" aria-label="absent">– absent</span>')
+                right.append('<span class="tk-muted" aria-label="absent">○ absent</span>')
         for message in node.errors:
             right.append(f'<div class="tk-error" role="alert">✖ {H.esc(message)}</div>')
         return (f'<div class="tk-row" data-path="{H.esc(node.pointer)}" '
                 f'data-kind="{H.esc(node.kind)}">'
                 f'<div>{" ".join(left)}</div><div>{"".join(middle)}</div>'
                 f'<div>{"".join(right)}</div></div>')
+
+
+def _ref_label(ref: str) -> str:
+    """``task.json#/properties/expires`` for a long absolute ref (the title has it all), with
+    line-break opportunities after each ``/`` so a narrow column wraps it between words."""
+    url, _, fragment = ref.partition("#")
+    label = url.rsplit("/", 1)[-1] + (f"#{fragment}" if fragment else "")
+    return "/<wbr>".join(H.esc(part) for part in label.split("/"))
 
 
 def _add(node: Node, message: str) -> None:

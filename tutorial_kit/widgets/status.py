@@ -21,18 +21,22 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+import httpx
 import ipywidgets as W
 import traitlets
 
-import httpx
-
+from tutorial_kit import drive
+from tutorial_kit.drive import Call, Plan
 from tutorial_kit.inspector import inspector_link
+from tutorial_kit.render import html as H
+from tutorial_kit.render import timeline_svg
 
-from . import _html as H
 from . import _sse
-from ._client import AsyncInLoopError, acall, call, describe_error, is_mock, root_url_of
+from ._client import describe_error, is_mock, root_url_of
 from ._refresh import Following, Refresher
-from ._timeline import timeline_svg
+
+#: What one fetch gives: the status answer, or the error that prevented it.
+Fetched = tuple["dict[str, Any] | None", "BaseException | None"]
 
 RUN_HEADERS = ["runId", "state", "reasonCreated", "reasonResolved", "workerGroup/workerId",
                "scheduled", "started", "resolved", "takenUntil", "waited", "ran"]
@@ -56,7 +60,7 @@ class StatusWidget(Following, W.VBox):
     def __init__(self, queue: Any, taskId: str, *, interval: float = 2.0,
                  resolved_interval: float = 30.0, stop_when_resolved: bool = True,
                  follow: str = "auto", start: bool = True,
-                 now: Callable[[], datetime] = _utcnow, **kwargs: Any):
+                 now: Callable[[], datetime] = _utcnow, tick: float = 1.0, **kwargs: Any):
         if not isinstance(taskId, str) or not taskId:
             raise ValueError("StatusWidget needs a taskId (a 22-character slugid string)")
         if follow not in ("auto", "poll", "events"):
@@ -67,12 +71,14 @@ class StatusWidget(Following, W.VBox):
         self.resolved_interval = float(resolved_interval)
         self.stop_when_resolved = bool(stop_when_resolved)
         self._now = now
+        self.tick = float(tick)  # how often an open run's timeline is redrawn (seconds)
+        self._ticker: asyncio.Task | None = None
         self.following = "poll"  # or "events": how the background learns of changes
         self._root_url = ""
         if follow != "poll":
             try:
                 self._root_url = root_url_of(queue)
-            except ValueError:
+            except (TypeError, ValueError):
                 pass
             if self._root_url and (follow == "events" or is_mock(self._root_url)):
                 self.following = "events"
@@ -99,18 +105,16 @@ class StatusWidget(Following, W.VBox):
     # -- public API ------------------------------------------------------------------------------
 
     def refresh(self) -> dict[str, Any] | None:
-        """Fetch the status once and update the view; returns the status (None on error)."""
-        try:
-            response = call(self.queue, "status", self.taskId)
-        except AsyncInLoopError:
-            raise
-        except Exception as error:  # shown as a banner; the caller's cell keeps going
-            self._show_error(error)
-            return None
-        if self._task_def is None:
-            self._task_def = self._fetch_task_sync()
-        self.update(response)
-        return self.status
+        """Fetch the status once and update the view; returns the status (None on error).
+
+        With an ``AsyncQueue`` inside a running event loop (a kernel), use ``await
+        widget.arefresh()``: a blocking call cannot wait for the loop it runs on.
+        """
+        return self._result(self._apply(drive.run(self.queue, self._fetch())))
+
+    async def arefresh(self) -> dict[str, Any] | None:
+        """:meth:`refresh` for a coroutine, with either client flavour."""
+        return self._result(self._apply(await drive.arun(self.queue, self._fetch())))
 
     def update(self, response: dict[str, Any]) -> None:
         """Show a status answer (``{"status": {...}}`` or the inner dict) without fetching."""
@@ -132,7 +136,13 @@ class StatusWidget(Following, W.VBox):
             if self._raw_toggle.value:
                 self._raw.value = H.pretty_json(response)
         if changed or has_open_run:  # open runs grow with the clock
-            self._timeline.value = timeline_svg(status.get("runs", []), self._now())
+            self._draw_timeline()
+
+    def _draw_timeline(self) -> None:
+        self._timeline.value = timeline_svg(self.status.get("runs", []), self._now())
+
+    def _has_open_run(self) -> bool:
+        return any(r.get("state") in ("pending", "running") for r in self.status.get("runs", []))
 
     def wait(self, timeout: float = 60.0) -> dict[str, Any]:
         """Block until the task resolves (or ``timeout`` s pass); returns the last status.
@@ -174,10 +184,53 @@ class StatusWidget(Following, W.VBox):
         # Back off while the deployment is unreachable, but keep trying.
         return min(self.interval * (2 ** min(self._failures, 5)), 30.0)
 
-    def _step(self) -> float | None:
-        if self.refresh() is None:
+    # fetch (once, for both client flavours) and apply (shared) ------------------------------------
+
+    def _fetch(self) -> Plan[Fetched]:
+        """The reads of one refresh: the status, and the task definition the first time."""
+        try:
+            response = yield Call.of("status", self.taskId)
+        except Exception as error:  # shown as a banner; the caller's cell keeps going
+            return None, error
+        if self._task_def is None:
+            try:
+                self._task_def = (yield Call.of("task", self.taskId)) or {}
+            except Exception:  # the definition is decoration: a missing scope must not hide
+                self._task_def = {}  # the status
+        return response, None
+
+    def _apply(self, fetched: Fetched) -> float | None:
+        """Show what a fetch got; the delay before the next one (None: nothing to follow)."""
+        response, error = fetched
+        if error is not None or not isinstance(response, dict):
+            self._show_error(error or TypeError(f"status() answered {type(response).__name__}"))
             return self._error_delay()
+        self.update(response)
         return self._next_delay()
+
+    def _result(self, delay: float | None) -> dict[str, Any] | None:
+        return None if self.error else self.status
+
+    def _step(self) -> float | None:
+        return self._apply(drive.run(self.queue, self._fetch()))
+
+    async def _apoll(self) -> float | None:
+        self._start_ticker()
+        return self._apply(await drive.arun(self.queue, self._fetch()))
+
+    def _start_ticker(self) -> None:
+        """While following in a loop, redraw an open run's timeline every ``tick`` seconds: a
+        running task sends no message until it resolves, yet its bar and "+…s" label grow."""
+        if self.tick > 0 and (self._ticker is None or self._ticker.done()):
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick)
+            if not self._refresher.running:
+                return
+            if self._has_open_run():
+                self._draw_timeline()
 
     async def _astep(self) -> float | None:
         if self.following != "events":
@@ -186,6 +239,7 @@ class StatusWidget(Following, W.VBox):
             delay = await self._apoll()
             if delay is None:
                 return None
+        self._start_ticker()
         try:
             outcome = await _sse.afollow(_sse.events_url(self._root_url, self._event_seq),
                                          self._on_event, read_timeout=5 * self.interval)
@@ -207,30 +261,6 @@ class StatusWidget(Following, W.VBox):
             return False
         # The payload's status can be older than the store (task-defined), so ask the queue.
         return await self._apoll() is None
-
-    async def _apoll(self) -> float | None:
-        try:
-            response = await acall(self.queue, "status", self.taskId)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self._show_error(error)
-            return self._error_delay()
-        if self._task_def is None:
-            try:
-                self._task_def = await acall(self.queue, "task", self.taskId)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self._task_def = {}
-        self.update(response)
-        return self._next_delay()
-
-    def _fetch_task_sync(self) -> dict[str, Any]:
-        try:
-            return call(self.queue, "task", self.taskId) or {}
-        except Exception:  # the definition is decoration; a missing scope must not hide the status
-            return {}
 
     def _show_error(self, error: BaseException) -> None:
         self._failures += 1

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ._html import STATE_ICONS, esc, format_duration, parse_time
+from .html import STATE_ICONS, esc, format_duration, parse_time
 
 WIDTH = 640
 LABEL = 170  # room on the left for "run 0 ✔ completed"

@@ -1,4 +1,4 @@
-"""Small HTML builders shared by the widgets: escaping, markdown, state badges, tables.
+"""Small HTML builders shared by the widgets and frames: escaping, markdown, state badges, tables.
 
 Everything that comes from the API is escaped before it lands in an ``ipywidgets.HTML`` value;
 markdown is rendered with raw HTML disabled, so a task description cannot inject markup.
@@ -50,7 +50,7 @@ def markdown(text: str | None) -> str:
 @functools.lru_cache(maxsize=1)
 def stylesheet() -> str:
     """The widgets' CSS (JupyterLab theme variables only), as a ``<style>`` element."""
-    css = resources.files("tutorial_kit.widgets").joinpath("style.css").read_text("utf-8")
+    css = resources.files("tutorial_kit.render").joinpath("style.css").read_text("utf-8")
     return f"<style>{css}</style>"
 
 
@@ -70,10 +70,14 @@ def banner(message: str, kind: str = "banner") -> str:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "tk-table") -> str:
-    """A table whose cells are already HTML (escape them with :func:`esc` first)."""
+    """A table whose cells are already HTML (escape them with :func:`esc` first).
+
+    It scrolls sideways inside its own box when wider than the output (the runs table has
+    eleven columns), instead of being cut at the notebook's edge."""
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (f'<div class="tk-table-wrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table></div>')
 
 
 def pretty_json(value: Any) -> str:
