@@ -102,6 +102,10 @@ class MockControl:
     def speed(self, factor: float) -> dict:
         return self._call("POST", "/clock", {"action": "speed", "factor": float(factor)})
 
+    def reset_clock(self) -> dict:
+        """Back to real time at speed 1 (undoes pause, advance and speed)."""
+        return self._call("POST", "/clock", {"action": "reset"})
+
     # -- state and logs ----------------------------------------------------------------------
     def reset(self) -> None:
         self._call("POST", "/reset")
