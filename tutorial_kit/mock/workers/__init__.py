@@ -95,7 +95,23 @@ class Cluster:
         if self.builtin is not None:
             self.builtin.start()
         self.shell.start()
+        # the crash button (POST /mock/v1/faults, kind crash) ends the run going on now
+        self.faults.crash_running = self.crash_now
         return self
+
+    def crash_now(self, task_id: str, mode: str, after: float = 0.0) -> dict[str, Any] | None:
+        """Crash the run of `task_id` a worker of this cluster is executing, without waiting:
+        at once, or `after` real seconds from now. None when no worker here runs it."""
+        if not after:
+            return self.shell.crash(task_id, mode)
+        run = next((r for r in self.shell.running() if r["taskId"] == task_id), None)
+        if run is None:
+            return None
+        timer = threading.Timer(after, self.shell.crash, (task_id, mode))
+        timer.daemon = True
+        timer.start()
+        return {"taskId": task_id, "runId": run["runId"], "mode": mode, "after": after,
+                "workerGroup": run["workerGroup"], "workerId": run["workerId"]}
 
     def crash(self, task_id: str, mode: str = "claim-expired", *,
               wait: float = CRASH_WAIT) -> dict[str, Any]:
@@ -134,6 +150,8 @@ class Cluster:
         if self._stopped:
             return
         self._stopped = True
+        if self.faults.crash_running == self.crash_now:
+            self.faults.crash_running = None
         self.context.stopping.set()
         self.shell.stop()
         self.shell.join_runs(timeout)
