@@ -169,6 +169,16 @@ def mock_control(queue: Any, *, quiet: bool = False) -> MockControl | None:
     return None
 
 
+def on_mock(control: MockControl | None) -> bool:
+    """Guard for a cell that needs the mock (its clock or faults): True on the mock; on a real
+    deployment (``control`` is None) prints one line saying the cell skips itself."""
+    if control is not None:
+        return True
+    print("Skipped: this cell needs the tutorial's mock queue (its clock and faults); "
+          "a real deployment has neither.")
+    return False
+
+
 def restore_clock(control: MockControl | None) -> None:
     """Put the mock's clock back to real time at the end of a lesson that moved it.
 
