@@ -8,6 +8,8 @@ every method raises :class:`MockOnlyError` with a sentence a learner can act on.
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import pathlib
 from typing import Any
 
 import httpx
@@ -153,6 +155,27 @@ class MockControl:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
+
+    def apply_scenario(self, scenario: "str | os.PathLike[str]") -> dict:
+        """Apply a scenario file (YAML or JSON: a path, or the text itself) to this mock, over
+        ``POST /mock/v1/scenario``: works wherever the mock runs (embedded, ``make lab``'s, a
+        terminal's). Returns what is armed and the clock's state."""
+        text = str(scenario)
+        path = pathlib.Path(text)
+        if "\n" not in text and path.suffix.lower() in (".yaml", ".yml", ".json"):
+            text = path.read_text()
+        if not self.is_mock():
+            self._call("POST", "/scenario")  # raises the MockOnlyError that explains
+        response = self._http.post("/scenario", content=text.encode(),
+                                   headers={"Content-Type": "application/yaml"})
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message") or response.text
+            except ValueError:
+                message = response.text
+            raise MockOnlyError(f"POST /mock/v1/scenario failed ({response.status_code}): "
+                                f"{message}")
+        return response.json()
 
     def close(self) -> None:
         self._http.close()
