@@ -136,3 +136,19 @@ def test_fault_lines_are_readable():
         "#5: crash the worker (claim-expired, 1.5 s in) on the next run of task queue "
         "tutorial/docker-worker",
     ]
+
+
+def test_a_crash_is_never_armed_for_a_later_run_of_a_task_that_is_over(mock, queue):
+    task_id = tk.slugid()
+    queue.createTask(task_id, lessons.builtin_task("succeed"))
+    assert lessons.wait_resolved(queue, task_id, timeout=30)["state"] == "completed"
+    answer = post_fault(mock, {"kind": "crash", "taskId": task_id, "mode": "worker-shutdown"})
+    assert answer.status_code == 400
+    assert "is completed: no run of it is going on" in answer.json()["message"]
+    assert mock.faults.describe()["tasks"] == []
+    unknown = post_fault(mock, {"kind": "crash", "taskId": tk.slugid()})
+    assert unknown.status_code == 400 and "there is no task" in unknown.json()["message"]
+    # a rerun then runs undisturbed
+    queue.rerunTask(task_id)
+    status = lessons.wait_resolved(queue, task_id, timeout=30)
+    assert lessons.runs_summary(status)[-1] == (1, "completed", "rerun", "completed")

@@ -150,6 +150,9 @@ class Faults:
         self._tasks: list[TaskRule] = []
         #: Set by the simulated cluster while it runs (see :meth:`crash_task`).
         self.crash_running: CrashRunning | None = None
+        #: Reads a task's state (None: no such task), so a crash is never armed for a later
+        #: run of a task that is over; set beside the queue's backend.
+        self.task_state: Callable[[str], str | None] | None = None
         self._fired: collections.deque[str] = collections.deque(maxlen=50)
         #: Moves whenever a fault is armed, fires or is removed: a view redraws when it moves.
         self.version = 0
@@ -273,7 +276,8 @@ class Faults:
         from now): ``claim-expired``, the worker goes silent and the claim lapses;
         ``worker-shutdown``, it reports that exception. When none does (the task is pending, or
         is about to reach its worker), the crash is armed for the task's next run, which is the
-        one about to start. Returns ``{"crashed": {...}}`` or ``{"armed": <rule id>}``.
+        one about to start; a task that is over (or unknown) is refused with a FaultError, never
+        armed for a later rerun. Returns ``{"crashed": {...}}`` or ``{"armed": <rule id>}``.
         """
         if mode not in CRASH_MODES:
             raise FaultError(f"mode must be one of {', '.join(CRASH_MODES)}, not {mode!r}")
@@ -286,6 +290,12 @@ class Faults:
                 self._changed(f"crashed the worker of run {crashed.get('runId')} of {task_id} "
                               f"({mode}{f', in {after:g} s' if after else ''})")
             return {"crashed": crashed}
+        state = self.task_state(task_id) if self.task_state else "pending"
+        if state is None:
+            raise FaultError(f"there is no task {task_id}")
+        if state in ("completed", "failed", "exception"):
+            raise FaultError(f"task {task_id} is {state}: no run of it is going on, so there is "
+                             "no worker to crash (rerun it first)")
         rule = self.crash_when_running(task_id, mode, after=after)
         return {"armed": rule.id}
 

@@ -231,5 +231,13 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
         queue=make_queue(mock.root_url, credentials),
         clock=clock, faults=faults, livelogs=LiveLogs(root / "logs"), runs_dir=root / "runs",
         http=httpx.Client(timeout=60.0, transport=transport()))
+    store = getattr(backend, "store", None)
+    if store is not None and hasattr(backend, "get_status"):
+        def task_state(task_id: str) -> str | None:
+            with store.read() as conn:
+                status = backend.get_status(conn, task_id)
+            return status["state"] if status else None
+
+        faults.task_state = task_state
     return Cluster(context, root, shell_queues=queues, concurrency=concurrency,
                    builtin=builtin).start()
