@@ -41,6 +41,19 @@ def sanitize(value, rules):
     return value
 
 
+def coalesce_streams(outputs: list) -> list:
+    """One output per stream name (as nbval compares them): how the kernel happened to split
+    a cell's prints into messages is noise in a diff."""
+    merged: list = []
+    for output in outputs:
+        if output.output_type == "stream" and merged and merged[-1].output_type == "stream" \
+                and merged[-1].name == output.name:
+            merged[-1].text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
 def refresh(path: pathlib.Path) -> int:
     nb = nbformat.read(path, as_version=4)
     os.environ.setdefault("TUTORIAL_KIT_SEED", "20261128")
@@ -57,6 +70,7 @@ def refresh(path: pathlib.Path) -> int:
             count += 1
             kept += 1
             cell.execution_count = count
+            cell.outputs = coalesce_streams(cell.outputs)
             for output in cell.outputs:
                 output.pop("execution_count", None) if output.output_type != "execute_result" \
                     else output.update(execution_count=count)

@@ -7,6 +7,7 @@ deployment alike; mock-only helpers say so.
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from typing import Any
 
@@ -14,6 +15,12 @@ from tutorial_kit.mockctl import MockControl
 
 #: The task queue the Taskcluster tutorial uses; the mock's shell engine serves it.
 TUTORIAL_TASK_QUEUE = "tutorial/docker-worker"
+#: Names the task queue the lessons run their tasks on (e.g. one your own worker serves on a
+#: real deployment, where nothing serves ``tutorial/docker-worker``).
+TASK_QUEUE_ENV = "TUTORIAL_KIT_TASK_QUEUE"
+#: The task queues of a deployment's built-in workers. They accept only an empty payload: the
+#: real service resolves any other payload ``exception`` / ``malformed-payload``.
+BUILTIN_QUEUES = ("built-in/succeed", "built-in/fail")
 RESOLVED = ("completed", "failed", "exception")
 
 
@@ -23,25 +30,59 @@ def scheduler_id() -> str:
     return os.environ.get("TUTORIAL_KIT_SCHEDULER_ID", "-")
 
 
-def worker_queue() -> str:
-    """The task queue lesson 6 works as a worker: no engine serves it, so tasks wait there.
+def task_queue() -> str:
+    """The task queue the lessons' tasks run on: ``$TUTORIAL_KIT_TASK_QUEUE``, else the
+    tutorial's ``tutorial/docker-worker`` (which the mock's shell engine serves)."""
+    return os.environ.get(TASK_QUEUE_ENV, "").strip() or TUTORIAL_TASK_QUEUE
 
-    ``learner/my-worker``, or ``learner-<schedulerId>/my-worker`` in a classroom, so that
-    learners don't claim each other's tasks.
+
+_task_queue = task_queue  # tutorial_task's parameter of the same name hides the function
+_worker_queue: str | None = None
+
+
+def new_worker_queue() -> str:
+    """A fresh task queue for lesson 6's worker, used by :func:`worker_queue` from now on.
+
+    No engine serves it, so tasks wait there for you; and since no earlier run of the lesson
+    (or another learner) ever used it, every ``claimWork`` on it gets this run's own tasks, never
+    a retry an earlier run left behind. ``learner/my-worker-<random>``, or
+    ``learner-<schedulerId>/my-worker-<random>`` in a classroom (where a learner may claim only
+    from ``learner-<name>/*``).
     """
+    global _worker_queue
     sid = scheduler_id()
-    return "learner/my-worker" if sid == "-" else f"learner-{sid}/my-worker"
+    provisioner = "learner" if sid == "-" else f"learner-{sid}"
+    _worker_queue = f"{provisioner}/my-worker-{secrets.token_hex(4)}"
+    return _worker_queue
 
 
-def tutorial_task(command: str = "ls && du /usr", *, task_queue: str = TUTORIAL_TASK_QUEUE,
+def worker_queue() -> str:
+    """The task queue lesson 6 works as a worker: the last :func:`new_worker_queue` of this
+    kernel (one is made on first use)."""
+    return _worker_queue or new_worker_queue()
+
+
+def worker_group() -> str:
+    """The ``workerGroup`` to claim as: ``my-laptop``, or the learner's name in a classroom,
+    where a learner holds ``queue:worker-id:<name>/*`` and may claim only as that group."""
+    sid = scheduler_id()
+    return "my-laptop" if sid == "-" else sid
+
+
+def tutorial_task(command: str = "ls && du /usr", *, task_queue: str | None = None,
                   name: str = "tutorial-kit: first task", deadline: str = "2 hours",
                   artifacts: dict[str, Any] | None = None, **fields: Any) -> dict:
     """The task definition of the Taskcluster tutorial (docker-worker payload), ready to create.
 
-    ``fields`` override top-level fields (``retries``, ``taskGroupId``, ``dependencies``, ...).
+    ``task_queue`` defaults to :func:`task_queue`. On a built-in task queue
+    (``built-in/succeed``, ``built-in/fail``) the payload is ``{}``, the only payload the
+    built-in workers accept. ``fields`` override top-level fields (``retries``,
+    ``taskGroupId``, ``dependencies``, ...).
     """
     from tutorial_kit.client import fromNowJSON
 
+    if task_queue is None:
+        task_queue = _task_queue()
     if artifacts is None:
         artifacts = {"public/passwd.txt": {"type": "file", "path": "/etc/passwd",
                                            "expires": fromNowJSON("2 months")}}
@@ -63,8 +104,19 @@ def tutorial_task(command: str = "ls && du /usr", *, task_queue: str = TUTORIAL_
             "source": "https://github.com/taskcluster/taskcluster/tree/main/ui/docs/tutorial",
         },
     }
+    if task_queue in BUILTIN_QUEUES:
+        task["payload"] = {}
     task.update(fields)
     return task
+
+
+def builtin_task(outcome: str = "succeed", **fields: Any) -> dict:
+    """A task for a built-in worker (``outcome``: ``succeed`` or ``fail``), with the empty
+    payload those workers require; ``fields`` as for :func:`tutorial_task`."""
+    if f"built-in/{outcome}" not in BUILTIN_QUEUES:
+        raise ValueError(f"outcome must be 'succeed' or 'fail', not {outcome!r}")
+    fields.setdefault("name", f"tutorial-kit: built-in/{outcome}")
+    return tutorial_task(task_queue=f"built-in/{outcome}", **fields)
 
 
 def wait_resolved(queue: Any, task_id: str, *, timeout: float = 120.0, interval: float = 0.25,
@@ -115,3 +167,25 @@ def mock_control(queue: Any, *, quiet: bool = False) -> MockControl | None:
         print("This cell needs the tutorial's mock queue (clock and faults); "
               "on a real deployment it skips itself.")
     return None
+
+
+def on_mock(control: MockControl | None) -> bool:
+    """Guard for a cell that needs the mock (its clock or faults): True on the mock; on a real
+    deployment (``control`` is None) prints one line saying the cell skips itself."""
+    if control is not None:
+        return True
+    print("Skipped: this cell needs the tutorial's mock queue (its clock and faults); "
+          "a real deployment has neither.")
+    return False
+
+
+def restore_clock(control: MockControl | None) -> None:
+    """Put the mock's clock back to real time at the end of a lesson that moved it.
+
+    The official clients in a terminal count ``fromNowJSON('')`` from the wall clock; a mock
+    left 21 minutes ahead would refuse their ``created`` as in the past. Nothing on a real
+    deployment (``control`` is None there).
+    """
+    if control is not None:
+        control.reset_clock()
+        print("The mock's clock is back to real time.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import pathlib
 import threading
 from typing import Any
 
@@ -144,7 +145,7 @@ class MockControl:
         return self._call("POST", "/clock", {"action": "speed", "factor": float(factor)})
 
     def reset_clock(self) -> dict:
-        """Back to real time, running at speed 1."""
+        """Back to real time at speed 1 (undoes pause, advance and speed)."""
         return self._call("POST", "/clock", {"action": "reset"})
 
     # -- state and logs ----------------------------------------------------------------------
@@ -204,6 +205,27 @@ class MockControl:
     def clear_faults(self) -> dict:
         """Disarm every fault; returns what the mock answers (the faults left: none)."""
         return self._call("DELETE", "/faults") or {}
+
+    def apply_scenario(self, scenario: "str | os.PathLike[str]") -> dict:
+        """Apply a scenario file (YAML or JSON: a path, or the text itself) to this mock, over
+        ``POST /mock/v1/scenario``: works wherever the mock runs (embedded, ``make lab``'s, a
+        terminal's). Returns what is armed and the clock's state."""
+        text = str(scenario)
+        path = pathlib.Path(text)
+        if "\n" not in text and path.suffix.lower() in (".yaml", ".yml", ".json"):
+            text = path.read_text()
+        if not self.is_mock():
+            self._call("POST", "/scenario")  # raises the MockOnlyError that explains
+        response = self._http.post("/scenario", content=text.encode(),
+                                   headers={"Content-Type": "application/yaml"})
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message") or response.text
+            except ValueError:
+                message = response.text
+            raise MockOnlyError(f"POST /mock/v1/scenario failed ({response.status_code}): "
+                                f"{message}")
+        return response.json()
 
     def close(self) -> None:
         self._http.close()

@@ -7,6 +7,8 @@ Every failure surfaces as :class:`TaskclusterError` (or a subclass), carrying th
 from __future__ import annotations
 
 import json
+import pathlib
+import traceback
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +51,10 @@ class TaskclusterError(Exception):
         return (f"{type(self).__name__}(code={self.code!r}, status_code={self.status_code!r}, "
                 f"method={self.method!r})")
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook) shows for an uncaught error: see :func:`render_traceback`."""
+        return render_traceback(self)
+
 
 class TaskclusterAuthError(TaskclusterError):
     """The Queue refused the credentials (401) or they lack a scope (403)."""
@@ -82,6 +88,36 @@ class ArtifactError(TaskclusterError):
 
     def _summary(self) -> str:
         return f"{self.code} ({self.status_code}): {self.reason}: {summarize_message(self.message)}"
+
+
+# Frames from these folders are plumbing (the client's, httpx's, IPython's): a learner's
+# traceback hides them, so an API error reads as the learner's line and the Queue's answer.
+_HIDDEN_DIRS = tuple(str(p) for p in (pathlib.Path(__file__).resolve().parent.parent,))
+_HIDDEN_PACKAGES = ("/httpx/", "/httpcore/", "/anyio/", "/IPython/core/", "/ipykernel/")
+
+
+def _hidden(filename: str) -> bool:
+    try:
+        resolved = str(pathlib.Path(filename).resolve())
+    except (OSError, ValueError):
+        resolved = filename
+    return resolved.startswith(_HIDDEN_DIRS) or any(p in resolved for p in _HIDDEN_PACKAGES)
+
+
+def render_traceback(error: BaseException) -> list[str]:
+    """The traceback of an API error as a notebook shows it (IPython's ``_render_traceback_``
+    hook): the caller's own frames, none of tutorial_kit's or httpx's, then the error with the
+    server's code and message. Chained causes (an httpx error under a connection error) are
+    left out for the same reason; they stay on ``__cause__``."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not _hidden(frame.filename)]
+    lines: list[str] = []
+    if frames:
+        lines.append("Traceback (most recent call last; tutorial_kit's own frames hidden):")
+        for entry in traceback.format_list(frames):
+            lines.extend(entry.rstrip("\n").splitlines())
+    lines.append(f"{type(error).__name__}: {error}")
+    return lines
 
 
 def summarize_message(message: Any) -> str:

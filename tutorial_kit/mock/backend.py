@@ -19,7 +19,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tutorial_kit.api import BY_NAME
@@ -458,7 +458,7 @@ class QueueBackend(TaskQueuesMixin, TaskGroupsMixin, ClaimsMixin, ArtifactsMixin
                        priorities=lifecycle.priorities_at_least(body["priority"]),
                        provisionerId=prov, workerType=wt)
         body.setdefault("taskGroupId", taskId)
-        definition = normalize_definition(taskId, body, now)
+        definition = normalize_definition(taskId, body, now, wall=datetime.now(timezone.utc))
         body.setdefault("expires", definition["expires"])
         messages: list[Message] = []
         with self.store.transaction() as conn:

@@ -15,7 +15,8 @@ Two kinds of faults live here.
     faults.make_malformed(task_id)                        # the payload counts as malformed
     faults.make_error_artifact(task_id, "public/passwd.txt",
                                reason="file-missing-on-worker", message="...")
-    faults.crash_when_running(task_id, "claim-expired", after=1.0)
+    faults.crash_when_running(task_id, "claim-expired", after=1.0)   # its next run
+    faults.crash_task(task_id, "worker-shutdown")   # the run going on now (the crash button)
 
 Both are plain data (:meth:`Faults.describe` returns them as JSON) so the control plane can list
 them and a scenario file can script them (see ``tutorial_kit.mock.scenario``).
@@ -24,9 +25,11 @@ them and a scenario file can script them (see ``tutorial_kit.mock.scenario``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +50,11 @@ ERROR_ARTIFACT_REASONS = (
 )
 _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()
                    if code not in ("InvalidRequestArguments", "InputValidationError", "InputError")}
+
+
+#: How the cluster crashes a run going on now: (taskId, mode, after) -> what it crashed, or None
+#: when none of its workers runs that task.
+CrashRunning = Callable[[str, str, float], "dict[str, Any] | None"]
 
 
 class FaultError(ValueError):
@@ -140,6 +148,25 @@ class Faults:
         self._ids = itertools.count(1)
         self._requests: list[RequestFault] = []
         self._tasks: list[TaskRule] = []
+        #: Set by the simulated cluster while it runs (see :meth:`crash_task`).
+        self.crash_running: CrashRunning | None = None
+        #: Reads a task's state (None: no such task), so a crash is never armed for a later
+        #: run of a task that is over; set beside the queue's backend.
+        self.task_state: Callable[[str], str | None] | None = None
+        self._fired: collections.deque[str] = collections.deque(maxlen=50)
+        #: Moves whenever a fault is armed, fires or is removed: a view redraws when it moves.
+        self.version = 0
+
+    def _changed(self, fired: str | None = None) -> None:
+        """Call with the lock held."""
+        self.version += 1
+        if fired is not None:
+            self._fired.append(fired)
+
+    def fired(self) -> list[str]:
+        """Readable lines for the faults that fired lately, oldest first."""
+        with self._lock:
+            return list(self._fired)
 
     # -- request faults ------------------------------------------------------------------
     def fail_next(self, method: str, count: int = 1, *, status: int = 500) -> RequestFault:
@@ -150,6 +177,7 @@ class Faults:
                              remaining=_check_count(count))
         with self._lock:
             self._requests.append(fault)
+            self._changed()
         return fault
 
     def add_latency(self, method: str, seconds: float, count: int | None = None) -> RequestFault:
@@ -160,6 +188,7 @@ class Faults:
                              remaining=_check_count(count, allow_none=True))
         with self._lock:
             self._requests.append(fault)
+            self._changed()
         return fault
 
     def _take(self, method: str) -> tuple[float, RequestFault | None]:
@@ -180,6 +209,7 @@ class Faults:
                         self._requests.remove(fault)
                 if fault.status is not None:
                     failing = fault
+                    self._changed(f"{method} answered {fault.status} (fault #{fault.id})")
                 else:
                     latency += fault.latency
         return latency, failing
@@ -197,6 +227,7 @@ class Faults:
             raise FaultError("a task fault needs a taskId, a taskQueueId or a count")
         with self._lock:
             self._tasks.append(rule)
+            self._changed()
         return rule
 
     def make_malformed(self, task_id: str | None = None, *, task_queue_id: str | None = None,
@@ -237,6 +268,37 @@ class Faults:
                                        crash=CrashFault(mode, float(after)),
                                        remaining=_check_count(count, allow_none=True)))
 
+    def crash_task(self, task_id: str, mode: str = "claim-expired", *,
+                   after: float = 0.0) -> dict[str, Any]:
+        """Crash the worker of `task_id`'s run going on now (the crash button).
+
+        When a worker of the simulated cluster runs the task, that run ends (``after`` seconds
+        from now): ``claim-expired``, the worker goes silent and the claim lapses;
+        ``worker-shutdown``, it reports that exception. When none does (the task is pending, or
+        is about to reach its worker), the crash is armed for the task's next run, which is the
+        one about to start; a task that is over (or unknown) is refused with a FaultError, never
+        armed for a later rerun. Returns ``{"crashed": {...}}`` or ``{"armed": <rule id>}``.
+        """
+        if mode not in CRASH_MODES:
+            raise FaultError(f"mode must be one of {', '.join(CRASH_MODES)}, not {mode!r}")
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or not 0 <= after <= 3600:
+            raise FaultError(f"after must be a number of seconds between 0 and 3600, not {after!r}")
+        crash_running = self.crash_running
+        crashed = crash_running(task_id, mode, float(after)) if crash_running else None
+        if crashed is not None:
+            with self._lock:
+                self._changed(f"crashed the worker of run {crashed.get('runId')} of {task_id} "
+                              f"({mode}{f', in {after:g} s' if after else ''})")
+            return {"crashed": crashed}
+        state = self.task_state(task_id) if self.task_state else "pending"
+        if state is None:
+            raise FaultError(f"there is no task {task_id}")
+        if state in ("completed", "failed", "exception"):
+            raise FaultError(f"task {task_id} is {state}: no run of it is going on, so there is "
+                             "no worker to crash (rerun it first)")
+        rule = self.crash_when_running(task_id, mode, after=after)
+        return {"armed": rule.id}
+
     def for_run(self, task_id: str, task_queue_id: str | None = None) -> TaskFaults:
         """The task faults for a run a worker just claimed; consumes counted rules."""
         found = TaskFaults()
@@ -249,6 +311,7 @@ class Faults:
                     found.error_artifacts[rule.error_artifact.name] = rule.error_artifact
                 if rule.crash is not None and found.crash is None:
                     found.crash = rule.crash
+                self._changed(f"{describe_rule(rule)}: fired on a run of {task_id}")
                 if rule.remaining is not None:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
@@ -256,14 +319,16 @@ class Faults:
         return found
 
     # -- from JSON -----------------------------------------------------------------------
-    def arm(self, data: dict[str, Any]) -> RequestFault | TaskRule:
+    def arm(self, data: dict[str, Any]) -> RequestFault | TaskRule | dict[str, Any]:
         """Arm one fault described as JSON (the body of ``POST /mock/v1/faults``).
 
         ``{"method": "status", "count": 3, "status": 500}`` fails calls;
         ``{"method": "claimWork", "latency": 0.5, "count"?: n}`` delays them. With ``kind``:
         ``fail``, ``latency`` (``seconds`` or ``latency``), ``malformed``, ``errorArtifact``
         (``name``, ``reason``, ``message``), ``crash`` (``mode``, ``after``); task kinds take
-        ``taskId`` and/or ``taskQueueId`` and ``count``.
+        ``taskId`` and/or ``taskQueueId`` and ``count``. A ``crash`` that names only a
+        ``taskId`` ends the run going on now (:meth:`crash_task`); with ``count``,
+        ``taskQueueId`` or ``"nextRun": true`` it is armed for later runs.
         """
         if not isinstance(data, dict):
             raise FaultError("a fault is a JSON object")
@@ -289,6 +354,11 @@ class Faults:
         if kind == "errorArtifact":
             extra = {k: data[k] for k in ("reason", "message") if k in data}
             return self.make_error_artifact(data.get("taskId"), data.get("name"), **extra, **where)
+        if kind == "crash" and data.get("taskId") is not None and data.get("count") is None \
+                and data.get("taskQueueId") is None and not data.get("nextRun"):
+            # the crash button names a task: end its run going on now
+            return self.crash_task(data["taskId"], data.get("mode", "claim-expired"),
+                                   after=data.get("after", 0.0))
         if kind == "crash":
             return self.crash_when_running(data.get("taskId"), data.get("mode", "claim-expired"),
                                            after=data.get("after", 0.0), **where)
@@ -326,7 +396,8 @@ class Faults:
             for pool in (self._requests, self._tasks):
                 for fault in pool:
                     if fault.id == fault_id:
-                        pool.remove(fault)
+                        pool.remove(fault)  # type: ignore[arg-type]
+                        self._changed()
                         return True
         return False
 
@@ -335,3 +406,46 @@ class Faults:
         with self._lock:
             self._requests.clear()
             self._tasks.clear()
+            self._changed()
+
+
+def describe_rule(rule: TaskRule) -> str:
+    """One readable line for a task fault rule (what a fault list shows)."""
+    what = []
+    if rule.crash is not None:
+        what.append(f"crash the worker ({rule.crash.mode}"
+                    + (f", {rule.crash.after:g} s in)" if rule.crash.after else ")"))
+    if rule.malformed:
+        what.append("treat the payload as malformed")
+    if rule.error_artifact is not None:
+        what.append(f"make {rule.error_artifact.name} an error artifact "
+                    f"({rule.error_artifact.reason})")
+    where = " and ".join(filter(None, [
+        f"task {rule.task_id}" if rule.task_id else "",
+        f"task queue {rule.task_queue_id}" if rule.task_queue_id else ""])) or "any task"
+    runs = ("every run" if rule.remaining is None
+            else "the next run" if rule.remaining == 1 else f"the next {rule.remaining} runs")
+    return f"#{rule.id}: {', '.join(what)} on {runs} of {where}"
+
+
+def describe_lines(described: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Readable lines for :meth:`Faults.describe`'s JSON (e.g. ``GET /mock/v1/faults``)."""
+    lines = []
+    for fault in described.get("requests", []):
+        left = ("until cleared" if fault.get("remaining") is None
+                else f"{fault['remaining']} more call(s)")
+        if fault.get("status") is not None:
+            lines.append(f"#{fault['id']}: {fault['method']} answers {fault['status']} ({left})")
+        else:
+            lines.append(f"#{fault['id']}: {fault['method']} waits {fault.get('latency', 0):g} s "
+                         f"({left})")
+    for item in described.get("tasks", []):
+        crash = item.get("crash")
+        error = item.get("errorArtifact")
+        rule = TaskRule(item["id"], item.get("taskId"), item.get("taskQueueId"),
+                        malformed=bool(item.get("malformed")),
+                        error_artifact=ErrorArtifactFault(**error) if error else None,
+                        crash=CrashFault(**crash) if crash else None,
+                        remaining=item.get("remaining"))
+        lines.append(describe_rule(rule))
+    return lines

@@ -66,9 +66,36 @@ def queue_identity(body: dict[str, Any]) -> tuple[str, str, str]:
     return f"{prov}/{wt}", prov, wt
 
 
+def _created_error(created: datetime, now: datetime, wall: datetime | None) -> str | None:
+    """Why ``created`` is refused, or None. The Queue allows ±15 min around its own time. The
+    mock also allows ±15 min around real time (`wall`): its clock may have been moved ahead by a
+    lesson, while a learner's terminal clients count ``fromNowJSON('')`` from the real clock."""
+    instants = [now] if wall is None else [now, wall]
+    if any(abs(created - instant) <= CREATED_DRIFT for instant in instants):
+        return None
+    side = "past" if created < now else "future"
+    return f"`created` cannot be in the {side} (max 15min drift)." + _clock_note(now, wall)
+
+
+def _clock_note(now: datetime, wall: datetime | None) -> str:
+    """What a learner needs to know when the mock's clock was moved away from real time."""
+    if wall is None or abs(now - wall) <= CREATED_DRIFT:
+        return ""
+    ahead = (now - wall).total_seconds() / 60
+    return (f" This mock queue's clock is {abs(ahead):.0f} min "
+            f"{'ahead of' if ahead > 0 else 'behind'} real time (a lesson or the controls moved "
+            "it); `created` may be within 15 min of either. To put the clock back: "
+            'POST <rootUrl>/mock/v1/clock {"action": "reset"}, or '
+            "tutorial_kit.mockctl.MockControl(rootUrl).reset_clock().")
+
+
 def normalize_definition(taskId: str, body: Any, now: datetime, *,
-                         max_deadline: timedelta = MAX_DEADLINE) -> dict[str, Any]:
-    """The stored definition for ``body``, or ``InputError`` for a rule of §b it breaks."""
+                         max_deadline: timedelta = MAX_DEADLINE,
+                         wall: datetime | None = None) -> dict[str, Any]:
+    """The stored definition for ``body``, or ``InputError`` for a rule of §b it breaks.
+
+    `now` is the queue's (the mock's) time; `wall`, when given, real time (see
+    :func:`_created_error`)."""
     if not isinstance(body, dict):
         raise input_error("The task definition must be a JSON object.")
     body = copy.deepcopy(body)
@@ -79,14 +106,13 @@ def normalize_definition(taskId: str, body: Any, now: datetime, *,
 
     created = _date(body, "created")
     deadline = _date(body, "deadline")
-    if created < now - CREATED_DRIFT:
-        raise input_error("`created` cannot be in the past (max 15min drift).")
-    if created > now + CREATED_DRIFT:
-        raise input_error("`created` cannot be in the future (max 15min drift).")
+    problem = _created_error(created, now, wall)
+    if problem:
+        raise input_error(problem)
     if deadline < created:
         raise input_error("`deadline` cannot be earlier than `created`.")
     if deadline < now:
-        raise input_error("`deadline` cannot be in the past.")
+        raise input_error("`deadline` cannot be in the past." + _clock_note(now, wall))
     if deadline > now + max_deadline + CREATED_DRIFT:
         days = max_deadline.total_seconds() / 86400
         raise input_error(f"`deadline` cannot be more than {days:g} days into the future.")

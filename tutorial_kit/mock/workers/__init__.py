@@ -98,7 +98,23 @@ class Cluster:
         if self.builtin is not None:
             self.builtin.start()
         self.shell.start()
+        # the crash button (POST /mock/v1/faults, kind crash) ends the run going on now
+        self.faults.crash_running = self.crash_now
         return self
+
+    def crash_now(self, task_id: str, mode: str, after: float = 0.0) -> dict[str, Any] | None:
+        """Crash the run of `task_id` a worker of this cluster is executing, without waiting:
+        at once, or `after` real seconds from now. None when no worker here runs it."""
+        if not after:
+            return self.shell.crash(task_id, mode)
+        run = next((r for r in self.shell.running() if r["taskId"] == task_id), None)
+        if run is None:
+            return None
+        timer = threading.Timer(after, self.shell.crash, (task_id, mode))
+        timer.daemon = True
+        timer.start()
+        return {"taskId": task_id, "runId": run["runId"], "mode": mode, "after": after,
+                "workerGroup": run["workerGroup"], "workerId": run["workerId"]}
 
     def crash(self, task_id: str, mode: str = "claim-expired", *,
               wait: float = CRASH_WAIT) -> dict[str, Any]:
@@ -137,6 +153,8 @@ class Cluster:
         if self._stopped:
             return
         self._stopped = True
+        if self.faults.crash_running == self.crash_now:
+            self.faults.crash_running = None
         self.context.stopping.set()
         self.shell.stop()
         self.shell.join_runs(timeout)
@@ -225,5 +243,13 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
     if context.sandbox.kind == "bwrap":
         root.chmod(0o711)  # a dropped sandbox user must reach its own run directory
         (root / "runs").chmod(0o711)
+    store = getattr(backend, "store", None)
+    if store is not None and hasattr(backend, "get_status"):
+        def task_state(task_id: str) -> str | None:
+            with store.read() as conn:
+                status = backend.get_status(conn, task_id)
+            return status["state"] if status else None
+
+        faults.task_state = task_state
     return Cluster(context, root, shell_queues=queues, concurrency=concurrency,
                    builtin=builtin).start()

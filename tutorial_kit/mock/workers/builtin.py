@@ -1,9 +1,11 @@
 """The built-in workers of a real deployment: ``built-in/succeed`` and ``built-in/fail``.
 
-They resolve every task they claim at once (completed, or failed), whatever its payload; they are
-what a lesson uses when it needs tasks that finish without running anything. They still claim and
-report over HTTP like any worker, and they honour the task faults (malformed payload, error
-artifacts, crashes) so those lessons work on them too.
+They resolve every task they claim at once: completed, or failed, when its payload is empty
+(``{}``), and ``exception`` / ``malformed-payload`` otherwise, as the real built-in-workers
+service does (it checks that the payload has no keys). They are what a lesson uses when it needs
+tasks that finish without running anything. They still claim and report over HTTP like any
+worker, and they honour the task faults (malformed payload, error artifacts, crashes) so those
+lessons work on them too.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ class BuiltinEngine:
             log.info("built-in worker 'crashed' on %s/%s: the claim will lapse", task_id, run_id)
         elif faults.crash is not None:
             queue.reportException(task_id, run_id, {"reason": "worker-shutdown"})
+        elif claim["task"].get("payload") != {}:
+            # the real service's rule: a built-in worker takes no instructions
+            queue.reportException(task_id, run_id, {"reason": "malformed-payload"})
         elif faults.malformed:
             uploads.error(queue, task_id, run_id, MALFORMED_ARTIFACT,
                           reason="invalid-resource-on-worker",

@@ -1,0 +1,84 @@
+"""A file-backed mock queue in a subprocess, started the way a user starts one, for the lesson
+tests: ``tutorial-kit mock-queue serve --db ...``, its environment taken from the ``export``
+lines it prints first."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXPORT = re.compile(r"^export (TASKCLUSTER_[A-Z_]+)=(.*)$")
+
+
+class ServedMock:
+    """``tutorial-kit mock-queue serve`` on a free port with a file store; restartable."""
+
+    def __init__(self, db: pathlib.Path, *extra: str):
+        self.db = db
+        self.extra = list(extra)
+        self.proc: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
+
+    def start(self, timeout: float = 30.0) -> "ServedMock":
+        cmd = [sys.executable, "-m", "tutorial_kit.cli", "mock-queue", "serve",
+               "--db", str(self.db), *self.extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, cwd=ROOT)
+        env: dict[str, str] = {}
+        give_up = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while len(env) < 3:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"mock-queue serve exited ({self.proc.poll()}) before printing "
+                                   f"its environment; got {env}")
+            match = EXPORT.match(line.strip())
+            if match:
+                env[match.group(1)] = match.group(2).strip("'\"")
+            if time.monotonic() > give_up:
+                raise RuntimeError("mock-queue serve printed no environment in time")
+        self.env = env
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def restart(self) -> "ServedMock":
+        self.stop()
+        return self.start()
+
+    @property
+    def root_url(self) -> str:
+        return self.env["TASKCLUSTER_ROOT_URL"]
+
+    def child_env(self, **extra: str) -> dict[str, str]:
+        """The environment a learner's process gets after ``. mock.env``; no seed, since
+        seeded slugids would repeat the previous run's taskIds on the same queue."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TASKCLUSTER_") and k != "TUTORIAL_KIT_SEED"}
+        env.update(self.env)
+        env.update(extra)
+        return env
+
+
+def run_nbval(env: dict[str, str], notebooks: list[pathlib.Path], *,
+              timeout: float = 900.0) -> subprocess.CompletedProcess:
+    """Run notebooks under nbval as ``make test`` does, in a separate pytest process."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+           "--nbval-sanitize-with", str(NOTEBOOKS / "sanitize.cfg"), "-o", "testpaths=notebooks",
+           *map(str, notebooks)]
+    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)

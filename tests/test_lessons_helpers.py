@@ -1,0 +1,118 @@
+"""The helpers in ``tutorial_kit.lessons`` that let a lesson run anywhere: the task queue from
+``TUTORIAL_KIT_TASK_QUEUE``, a worker queue of each run's own, classroom names, and cells that
+skip themselves (one line) where there is no mock."""
+
+from __future__ import annotations
+
+import http.server
+import pathlib
+import re
+import threading
+
+import pytest
+
+from tutorial_kit import lessons
+from tutorial_kit.api import PARAM_PATTERNS
+
+from lessons_support import NOTEBOOKS, ServedMock, run_nbval
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_queue(monkeypatch):
+    monkeypatch.setattr(lessons, "_worker_queue", None)
+    monkeypatch.delenv("TUTORIAL_KIT_SCHEDULER_ID", raising=False)
+    monkeypatch.delenv(lessons.TASK_QUEUE_ENV, raising=False)
+
+
+def test_task_queue_defaults_to_the_tutorial_s_and_follows_the_environment(monkeypatch):
+    assert lessons.task_queue() == "tutorial/docker-worker"
+    assert lessons.tutorial_task()["taskQueueId"] == "tutorial/docker-worker"
+    monkeypatch.setenv(lessons.TASK_QUEUE_ENV, "my-pool/linux")
+    assert lessons.task_queue() == "my-pool/linux"
+    assert lessons.tutorial_task()["taskQueueId"] == "my-pool/linux"
+    assert lessons.tutorial_task(task_queue="built-in/fail")["taskQueueId"] == "built-in/fail"
+
+
+def test_each_run_gets_a_worker_queue_of_its_own():
+    first = lessons.new_worker_queue()
+    assert lessons.worker_queue() == first
+    second = lessons.new_worker_queue()
+    assert second != first and lessons.worker_queue() == second
+    pattern = re.compile(PARAM_PATTERNS["taskQueueId"])
+    assert pattern.match(first) and first.startswith("learner/my-worker-")
+    assert lessons.worker_group() == "my-laptop"
+
+
+def test_a_classroom_learner_claims_under_their_own_names(monkeypatch):
+    monkeypatch.setenv("TUTORIAL_KIT_SCHEDULER_ID", "alice")
+    queue_id = lessons.new_worker_queue()
+    assert queue_id.startswith("learner-alice/my-worker-")  # queue:claim-work:learner-alice/*
+    assert lessons.worker_group() == "alice"  # queue:worker-id:alice/*
+    assert lessons.tutorial_task()["schedulerId"] == "alice"
+
+
+@pytest.fixture
+def not_a_mock():
+    """A plain HTTP server that answers 404 to everything, as a deployment does to /mock/v1."""
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_mock_only_cells_skip_with_one_line_on_a_real_deployment(not_a_mock, capsys):
+    control = lessons.mock_control(not_a_mock, quiet=True)
+    assert control is None
+    assert lessons.on_mock(control) is False
+    lessons.restore_clock(control)  # nothing to restore, and no error
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("Skipped: this cell needs the tutorial's mock")
+
+
+def test_mock_only_cells_run_on_the_mock(capsys):
+    import tutorial_kit as tk
+
+    queue = tk.connect(quiet=True)
+    control = lessons.mock_control(queue)
+    assert control is not None and lessons.on_mock(control) is True
+    control.advance("21 minutes")
+    lessons.restore_clock(control)
+    assert capsys.readouterr().out == "The mock's clock is back to real time.\n"
+    assert control.clock()["paused"] is False
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_lessons_run_their_tasks_on_tutorial_kit_task_queue(tmp_path: pathlib.Path):
+    """As on a real deployment with the learner's own worker: nothing serves the tutorial's
+    queue, a worker serves TUTORIAL_KIT_TASK_QUEUE, and the lessons pass under nbval."""
+    own = "learners-pool/shell"
+    mock = ServedMock(tmp_path / "queue.sqlite3", "--shell-queue", own).start()
+    try:
+        notebooks = [NOTEBOOKS / f"{name}.ipynb" for name in
+                     ("01-create-task", "02-monitor-status", "04-retries-reruns",
+                      "05-groups-dependencies", "06-be-a-worker")]
+        result = run_nbval(mock.child_env(TUTORIAL_KIT_TASK_QUEUE=own), notebooks)
+        assert result.returncode == 0, result.stdout[-6000:]
+        from tutorial_kit.mockctl import MockControl
+
+        with MockControl(mock.root_url) as control:
+            queues = {t["task"]["taskQueueId"] for t in control.state()["tasks"]}
+        assert own in queues
+        assert "tutorial/docker-worker" not in queues
+        assert all(q == own or q.startswith(("built-in/", "learner/")) for q in queues), queues
+    finally:
+        mock.stop()
