@@ -169,13 +169,19 @@ def mock_control(queue: Any, *, quiet: bool = False) -> MockControl | None:
     return None
 
 
+#: What a mock-only cell prints where it skips itself.
+SKIP_NOTE = ("Skipped: this cell needs the mock queue's clock and faults, which this queue does "
+             "not open to you (a real deployment has neither; in a classroom they are the "
+             "teacher's).")
+
+
 def on_mock(control: MockControl | None) -> bool:
-    """Guard for a cell that needs the mock (its clock or faults): True on the mock; on a real
-    deployment (``control`` is None) prints one line saying the cell skips itself."""
+    """Guard for a cell that needs the mock (its clock or faults): True on the mock; where they
+    are not open to this learner (``control`` is None: a real deployment, or a classroom whose
+    clock and faults are the teacher's) prints one line saying the cell skips itself."""
     if control is not None:
         return True
-    print("Skipped: this cell needs the tutorial's mock queue (its clock and faults); "
-          "a real deployment has neither.")
+    print(SKIP_NOTE)
     return False
 
 
