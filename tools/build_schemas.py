@@ -167,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         doc = json.loads(src.read_text(encoding="utf-8"))
         outputs[PACKAGE / "schemas" / "queue" / "v1" / src.name] = rewrite_schema(
             doc, f"queue/v1/{src.name}", prose.get("schemas", {}), missing)
+    # The Object service's schemas (object artifacts go through it), all prose per file.
+    for src in sorted((args.oracle / "schemas" / "object" / "v1").glob("*.json")):
+        doc = json.loads(src.read_text(encoding="utf-8"))
+        outputs[PACKAGE / "schemas" / "object" / "v1" / src.name] = rewrite_schema(
+            doc, f"object/v1/{src.name}", prose.get("schemas", {}), missing)
     for name in COMMON:
         doc = json.loads((args.oracle / "schemas" / "common" / name).read_text(encoding="utf-8"))
         outputs[PACKAGE / "schemas" / "common" / name] = rewrite_schema(
