@@ -215,9 +215,10 @@ def not_paginated(entry: Entry) -> TaskclusterError:
     return _fail(entry, f"{entry.name} is not paginated (it takes no continuationToken)")
 
 
-def _doc(entry: Entry) -> str:
-    lines = [entry.title or f"The Queue's ``{entry.name}`` method.", "",
-             f"``{entry.method.upper()} /api/queue/v1{entry.route}`` ({entry.stability}).", ""]
+def _doc(entry: Entry, service: str = "queue") -> str:
+    lines = [entry.title or f"The {service.capitalize()} service's ``{entry.name}`` method.", "",
+             f"``{entry.method.upper()} /api/{service}/v1{entry.route}`` ({entry.stability}).",
+             ""]
     if entry.args:
         lines.append("Route arguments: " + ", ".join(f"``{a}``" for a in entry.args) + ".")
     if entry.input:
@@ -251,7 +252,7 @@ def install_methods(cls: type, make: Callable[[Entry], Callable[..., Any]], *,
     for entry in entries:
         func = make(entry)
         func.__name__ = func.__qualname__ = entry.name
-        func.__doc__ = _doc(entry)
+        func.__doc__ = _doc(entry, getattr(cls, "serviceName", "queue"))
         func.__signature__ = _signature(entry, is_async)  # type: ignore[attr-defined]
         setattr(cls, entry.name, func)
     cls.funcinfo = {e.name: e for e in entries}
