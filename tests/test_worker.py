@@ -141,3 +141,28 @@ def test_sigterm_mid_task_reports_worker_shutdown_and_the_queue_retries(queue, w
     assert b"started" in log and b"worker-shutdown" in log
     output = worker.stdout.read()
     assert "worker-shutdown" in output and "worker stopped" in output
+    queue.cancelTask(task_id)  # the retry is not for the next test's worker
+
+
+def test_max_run_time_kills_the_command_and_fails_the_run(queue, worker):
+    task_id = create(queue, {"command": [["/bin/sh", "-c", "echo begun; sleep 30"]],
+                             "maxRunTime": 1})
+    started = time.monotonic()
+    status = wait_for(queue, task_id, resolved)
+    assert status["state"] == "failed" and time.monotonic() - started < 20
+    log, _ = tutorial_kit.download.downloadArtifactToBuf(
+        taskId=task_id, name="public/logs/live.log", queueService=queue)
+    assert b"begun" in log and b"maxRunTime of 1 s exceeded" in log
+
+
+def test_a_bad_task_queue_or_missing_credentials_is_one_clear_line(mock):
+    bad = subprocess.run([sys.executable, "-m", "tutorial_kit.cli", "worker", "--task-queue",
+                          "no-slash"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "is not a task queue ID" in bad.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKCLUSTER_")}
+    env["TASKCLUSTER_ROOT_URL"] = mock.root_url
+    anonymous = subprocess.run([sys.executable, "-m", "tutorial_kit.cli", "worker",
+                                "--task-queue", TASK_QUEUE, "--worker-id", "w9"], env=env,
+                               capture_output=True, text=True, timeout=60)
+    assert anonymous.returncode == 2 and "Traceback" not in anonymous.stderr
+    assert f"queue:claim-work:{TASK_QUEUE}, queue:worker-id:tutorial-kit/w9" in anonymous.stderr
