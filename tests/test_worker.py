@@ -89,7 +89,8 @@ def test_generic_worker_payload_with_file_and_directory_artifacts(queue, worker)
     assert status["state"] == "completed", status
     listed = {a["name"]: a["storageType"] for a in queue.listLatestArtifacts(task_id)["artifacts"]}
     assert listed == {"public/hello.txt": "object", "public/out/a.txt": "object",
-                      "public/out/sub/b.txt": "object", "public/logs/live.log": "object"}
+                      "public/out/sub/b.txt": "object", "public/logs/live.log": "link",
+                      "public/logs/live_backing.log": "object"}
     get = tutorial_kit.download.downloadArtifactToBuf
     assert get(taskId=task_id, name="public/hello.txt", queueService=queue)[0] == b"hello\n"
     assert get(taskId=task_id, name="public/out/sub/b.txt", queueService=queue)[0] == b"two\n"
@@ -166,3 +167,31 @@ def test_a_bad_task_queue_or_missing_credentials_is_one_clear_line(mock):
                                capture_output=True, text=True, timeout=60)
     assert anonymous.returncode == 2 and "Traceback" not in anonymous.stderr
     assert f"queue:claim-work:{TASK_QUEUE}, queue:worker-id:tutorial-kit/w9" in anonymous.stderr
+
+
+def test_live_log_streams_while_the_task_runs(queue, worker):
+    import httpx
+
+    task_id = create(queue, {"command": [["/bin/sh", "-c",
+                                          "echo first line; sleep 2; echo last line"]],
+                             "maxRunTime": 60})
+    wait_for(queue, task_id, lambda s: s["state"] == "running")
+    url = queue.buildUrl("getLatestArtifact", task_id, "public/logs/live.log")
+    deadline = time.monotonic() + 20
+    while queue.latestArtifact(task_id, "public/logs/live.log")["storageType"] != "reference":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with httpx.stream("GET", url, follow_redirects=True, timeout=30) as live:
+        assert live.status_code == 200 and live.url.host == "127.0.0.1"
+        seen = b""
+        for chunk in live.iter_bytes():
+            seen += chunk
+            if b"first line" in seen:
+                # the view shows the log before the run is over
+                assert queue.status(task_id)["status"]["state"] == "running"
+                break
+    status = wait_for(queue, task_id, resolved)
+    assert status["state"] == "completed"
+    stored = tutorial_kit.download.downloadArtifactToBuf(
+        taskId=task_id, name="public/logs/live.log", queueService=queue)[0]
+    assert b"first line" in stored and b"last line" in stored

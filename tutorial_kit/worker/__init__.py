@@ -31,6 +31,7 @@ from typing import Any, Callable
 from tutorial_kit.client import Queue, TaskclusterError
 
 from .artifacts import has_object_service
+from .livelog import LiveLogs
 from .run import Run
 
 __all__ = ["Worker", "required_scopes"]
@@ -72,6 +73,7 @@ class Worker:
         self._lock = threading.Lock()
         self._free = threading.Semaphore(capacity)
         self._pool = ThreadPoolExecutor(max_workers=capacity, thread_name_prefix="run")
+        self.livelogs = LiveLogs()
         self.results: list[tuple[str, int, str]] = []
 
     # -- the claim loop ----------------------------------------------------------------------
@@ -128,7 +130,7 @@ class Worker:
 
     def _start(self, claim: dict[str, Any]) -> None:
         run = Run(claim, self.queue.options.rootUrl, self.work_dir, use_object=self.use_object,
-                  say=self.say)
+                  say=self.say, livelogs=self.livelogs)
         key = (run.held.task_id, run.held.run_id)
         with self._lock:
             self._runs[key] = run
@@ -176,6 +178,7 @@ class Worker:
         if busy:
             self.say(f"shutting down: {busy} run(s) report worker-shutdown")
         self._pool.shutdown(wait=True)
+        self.livelogs.close()
 
 
 def main(task_queue_id: str, *, worker_group: str, worker_id: str | None, capacity: int,

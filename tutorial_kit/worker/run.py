@@ -6,7 +6,9 @@
 3. run the command(s) in a fresh directory, output into the log, killed after ``maxRunTime``
    (the run then fails, as on a real worker);
 4. upload the declared artifacts (a missing path becomes an ``error`` artifact, as real workers
-   do) and the whole log as ``public/logs/live.log``;
+   do); ``public/logs/live.log`` points at the live view while the run goes on (see
+   :mod:`.livelog`), then the whole log is stored as ``public/logs/live_backing.log`` and
+   ``live.log`` becomes a link to it;
 5. report ``completed`` (exit 0), ``failed`` (anything else; a missing artifact too),
    ``exception``/``intermittent-task`` (an exit code listed in ``onExitStatus.retry``) or, when
    the worker is stopped, ``exception``/``worker-shutdown`` (the queue then schedules a retry).
@@ -32,6 +34,7 @@ from tutorial_kit.mock.workers.uploads import content_type_for
 from . import artifacts
 
 LIVE_LOG = "public/logs/live.log"
+LIVE_BACKING_LOG = "public/logs/live_backing.log"
 MAX_DIRECTORY_FILES = 1000
 WAIT_STEP = 0.05  # seconds between looks at a running command
 PREFIX = "[tutorial-kit worker]"
@@ -41,7 +44,7 @@ class Run:
     """One claimed run. ``say`` prints a line of the worker's own output (not the task log)."""
 
     def __init__(self, claim: dict[str, Any], root_url: str, work_dir: pathlib.Path, *,
-                 use_object: bool, say: Callable[[str], None]):
+                 use_object: bool, say: Callable[[str], None], livelogs: Any = None):
         self.held = HeldClaim(claim, root_url, None, on_lost=lambda why: self.interrupt("lost"))
         self.root_url = root_url
         self.expires: str = claim["task"]["expires"]
@@ -52,6 +55,8 @@ class Run:
         self.reason: str | None = None  # worker-shutdown | lost
         self._interrupted = threading.Event()
         self.started = time.monotonic()
+        self.livelogs = livelogs
+        self._live_done: threading.Event | None = None
 
     @property
     def name(self) -> str:
@@ -72,13 +77,27 @@ class Run:
                 self._log = log
                 self.line(f"{PREFIX} {self.held.worker_group}/{self.held.worker_id} runs "
                           f"{self.name} in {self.dir}")
+                self._live_view()
                 try:
                     plan = parse_payload(self.held.task.get("payload"))
                 except MalformedPayload as why:
                     return self._refuse(str(why))
                 return self._run(plan)
         finally:
+            if self._live_done is not None:
+                self._live_done.set()
             self.held.close()
+
+    def _live_view(self) -> None:
+        """Point live.log at this machine's live view of the log while the run goes on."""
+        if self.livelogs is None:
+            return
+        self._live_done = self.livelogs.add(self.held.task_id, self.held.run_id, self.log_path)
+        url = self.livelogs.url(self.held.task_id, self.held.run_id)
+        self._try("the live log", lambda q: q.createArtifact(
+            self.held.task_id, self.held.run_id, LIVE_LOG, {
+                "storageType": "reference", "url": url, "expires": self.expires,
+                "contentType": artifacts.LOG_CONTENT_TYPE}))
 
     def line(self, text: str) -> None:
         self._log.write((text + "\n").encode("utf-8", "replace"))
@@ -212,12 +231,19 @@ class Run:
             use_object=self.use_object))
 
     def _publish_log(self) -> None:
+        """Store the whole log; live.log becomes a link to the stored copy."""
         self._log.flush()
+        if self._live_done is not None:
+            self._live_done.set()  # live views end with what is there now
         data = self.log_path.read_bytes()
-        self._try("the log", lambda q: artifacts.publish(
-            q, self.held.task_id, self.held.run_id, LIVE_LOG, data,
-            content_type=artifacts.LOG_CONTENT_TYPE, expires=self.expires,
-            use_object=self.use_object))
+        if self._try("the log", lambda q: artifacts.publish(
+                q, self.held.task_id, self.held.run_id, LIVE_BACKING_LOG, data,
+                content_type=artifacts.LOG_CONTENT_TYPE, expires=self.expires,
+                use_object=self.use_object)):
+            self._try("the live log link", lambda q: q.createArtifact(
+                self.held.task_id, self.held.run_id, LIVE_LOG, {
+                    "storageType": "link", "artifact": LIVE_BACKING_LOG,
+                    "expires": self.expires}))
 
     def _finish(self, state: str, reason: str | None) -> str:
         self.held.release()  # no reclaim may race the resolution
