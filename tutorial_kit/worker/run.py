@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import pathlib
 import shlex
@@ -270,8 +269,3 @@ def _kill(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
-
-
-def now_json() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00",
-                                                                                     "Z")
