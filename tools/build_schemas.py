@@ -37,6 +37,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tutorial_kit" / "mock"
 PROSE = ROOT / "tools" / "schema_prose.yml"
 DEFAULT_ORACLE = ROOT.parent / "shared" / "taskcluster-schemas"
+#: Schemas and API entries of Queue methods newer than the oracle's release (see its README).
+NEWER = ROOT / "tools" / "newer"
 
 #: The shared schemas the package ships: the queue schemas' meta-schema and the meta-schemas of
 #: the reference documents (and what they themselves name in ``$schema``).
@@ -163,10 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     outputs: dict[pathlib.Path, Any] = {}
 
     queue_dir = args.oracle / "schemas" / "queue" / "v1"
-    for src in sorted(queue_dir.glob("*.json")):
+    newer = sorted(p for p in (NEWER / "queue" / "v1").glob("*.json")
+                   if p.name != "api-entries.json")
+    for src in sorted([*queue_dir.glob("*.json"), *newer], key=lambda p: p.name):
         doc = json.loads(src.read_text(encoding="utf-8"))
         outputs[PACKAGE / "schemas" / "queue" / "v1" / src.name] = rewrite_schema(
             doc, f"queue/v1/{src.name}", prose.get("schemas", {}), missing)
+    # The Object service's schemas (object artifacts go through it), all prose per file.
+    for src in sorted((args.oracle / "schemas" / "object" / "v1").glob("*.json")):
+        doc = json.loads(src.read_text(encoding="utf-8"))
+        outputs[PACKAGE / "schemas" / "object" / "v1" / src.name] = rewrite_schema(
+            doc, f"object/v1/{src.name}", prose.get("schemas", {}), missing)
     for name in COMMON:
         doc = json.loads((args.oracle / "schemas" / "common" / name).read_text(encoding="utf-8"))
         outputs[PACKAGE / "schemas" / "common" / name] = rewrite_schema(
@@ -174,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
 
     refs = args.oracle / "references"
     api = json.loads((refs / "queue" / "v1" / "api.json").read_text(encoding="utf-8"))
+    extra = json.loads((NEWER / "queue" / "v1" / "api-entries.json").read_text(encoding="utf-8"))
+    for entry in extra["entries"]:
+        before = extra["after"][entry["name"]]
+        at = next(i for i, e in enumerate(api["entries"]) if e["name"] == before)
+        api["entries"].insert(at + 1, entry)
     exchanges = json.loads((refs / "queue" / "v1" / "exchanges.json").read_text(encoding="utf-8"))
     manifest = json.loads((refs / "manifest.json").read_text(encoding="utf-8"))
     outputs[PACKAGE / "references" / "queue" / "v1" / "api.json"] = rewrite_api(

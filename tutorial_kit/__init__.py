@@ -19,6 +19,9 @@ _EXPORTS = {
     "TaskclusterConnectionError": "tutorial_kit.client",
     "TaskclusterConfigError": "tutorial_kit.client",
     "ArtifactError": "tutorial_kit.client",
+    "TaskclusterArtifactError": "tutorial_kit.client.errors",
+    "Object": "tutorial_kit.client.objects",
+    "AsyncObject": "tutorial_kit.client.objects",
     "optionsFromEnvironment": "tutorial_kit.client",
     "slugid": "tutorial_kit.client",
     "fromNow": "tutorial_kit.client",
@@ -29,7 +32,8 @@ _EXPORTS = {
 }
 
 # Submodules a notebook may reach as attributes: `tk.lessons.wait_resolved(...)`.
-_SUBMODULES = {"lessons", "frames", "widgets", "exercises", "mockctl", "mock", "api"}
+_SUBMODULES = {"lessons", "frames", "widgets", "exercises", "mockctl", "mock", "api",
+               "upload", "download", "aio"}
 _SUBMODULES.add("inspector")  # tk.inspector.inspector_url(rootUrl, taskId): a task's page
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -218,6 +218,14 @@ ENTRIES: tuple[Entry, ...] = (
     Entry('taskQueueCounts', 'get', '/task-queues/<taskQueueId>/counts', ('taskQueueId',), (),
           {'AllOf': ['queue:pending-count:<taskQueueId>', 'queue:claimed-count:<taskQueueId>']},
           None, 'task-queue-counts-response.json', 'stable', 'Worker Metadata'),
+    # newer than the v106 references; the official clients (>= 113) have it
+    Entry('taskQueueCountsBatch', 'post', '/task-queues/counts', (), (),
+          {'AllOf': [{'each': 'queue:pending-count:<taskQueueId>', 'for': 'taskQueueId',
+                      'in': 'taskQueueIds'},
+                     {'each': 'queue:claimed-count:<taskQueueId>', 'for': 'taskQueueId',
+                      'in': 'taskQueueIds'}]},
+          'task-queue-counts-request.json', 'task-queue-counts-list-response.json',
+          'experimental', 'Worker Metadata'),
     Entry('listPendingTasks', 'get', '/task-queues/<taskQueueId>/pending', ('taskQueueId',), ('continuationToken', 'limit'),
           'queue:pending-list:<taskQueueId>',
           None, 'list-pending-tasks-response.json', 'experimental', 'Worker Metadata'),
@@ -286,3 +294,34 @@ EXCHANGES: tuple[Exchange, ...] = (
     Exchange('taskGroupPriorityChanged', 'task-group-priority-changed', 'task-group-priority-changed-message.json', ('routingKeyKind', 'taskGroupId', 'schedulerId', 'reserved')),
 )
 EXCHANGES_BY_NAME: dict[str, Exchange] = {e.exchange: e for e in EXCHANGES}
+
+
+# -- the Object service v1 (object artifacts' bytes go through it) ---------------------------------
+OBJECT_SERVICE_NAME = "object"
+#: The Object service's methods the official clients' upload and download helpers use, with the
+#: real service's routes (relative to /api/object/v1), scopes and schemas (under object/v1/).
+OBJECT_ENTRIES: tuple[Entry, ...] = (
+    Entry('ping', 'get', '/ping', (), (), None, None, None, 'stable', 'Monitoring'),
+    Entry('lbheartbeat', 'get', '/__lbheartbeat__', (), (), None, None, None, 'stable',
+          'Monitoring'),
+    Entry('version', 'get', '/__version__', (), (), None, None, None, 'stable', 'Monitoring'),
+    Entry('createUpload', 'put', '/upload/<name>', ('name',), (),
+          'object:upload:<projectId>:<name>',
+          'object/v1/create-upload-request.json', 'object/v1/create-upload-response.json',
+          'stable', 'Upload'),
+    Entry('finishUpload', 'post', '/finish-upload/<name>', ('name',), (),
+          'object:upload:<projectId>:<name>',
+          'object/v1/finish-upload-request.json', None, 'stable', 'Upload'),
+    Entry('startDownload', 'put', '/start-download/<name>', ('name',), (),
+          'object:download:<name>',
+          'object/v1/download-object-request.json', 'object/v1/download-object-response.json',
+          'stable', 'Download'),
+    Entry('object', 'get', '/metadata/<name>', ('name',), (),
+          'object:download:<name>',
+          None, 'object/v1/get-object-response.json', 'stable', 'Objects'),
+    Entry('download', 'get', '/download/<name>', ('name',), (),
+          'object:download:<name>',
+          None, None, 'stable', 'Download'),
+    Entry('heartbeat', 'get', '/__heartbeat__', (), (), None, None, None, 'stable', 'Monitoring'),
+)
+OBJECT_BY_NAME: dict[str, Entry] = {e.name: e for e in OBJECT_ENTRIES}

@@ -7,6 +7,8 @@
                                  [--db PATH] [--unsafe-no-sandbox]
     tutorial-kit lab [--memory] [jupyter options]
     tutorial-kit doctor
+    tutorial-kit worker --task-queue PROV/TYPE [--worker-group G] [--worker-id I] [--capacity N]
+                        [--work-dir DIR]
     tutorial-kit --version
 
 ``mock-queue serve`` prints three ``export TASKCLUSTER_...`` lines first (paste them into another
@@ -112,6 +114,24 @@ def _doctor(_args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from tutorial_kit.worker import main as worker_main
+
+    return worker_main(args.task_queue, worker_group=args.worker_group,
+                       worker_id=args.worker_id, capacity=args.capacity, work_dir=args.work_dir)
+
+
+def _task_queue(text: str) -> str:
+    import re
+
+    from tutorial_kit.api import PARAM_PATTERNS
+
+    if not re.match(PARAM_PATTERNS["taskQueueId"], text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a task queue ID "
+                                         "(PROVISIONER/WORKERTYPE, e.g. proj-me/my-worker)")
+    return text
+
+
 def _add_server_options(command: argparse.ArgumentParser, *, host_help: str) -> None:
     command.add_argument("--host", default="127.0.0.1", help=host_help)
     command.add_argument("--port", type=_port, default=0, help="port (default 0: a free one)")
@@ -180,6 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(run=_lab)
     doctor = commands.add_parser("doctor", help="check the environment and the live queue")
     doctor.set_defaults(run=_doctor)
+    worker = commands.add_parser(
+        "worker", help="your own worker for a task queue (TASKCLUSTER_* credentials)",
+        description="Claim and run tasks of one task queue on this machine, on the mock or a "
+                    "real deployment (TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID, "
+                    "TASKCLUSTER_ACCESS_TOKEN). Ctrl-C or SIGTERM reports worker-shutdown for "
+                    "the runs in flight and exits.")
+    worker.add_argument("--task-queue", required=True, type=_task_queue,
+                        help="PROVISIONER/WORKERTYPE to claim from")
+    worker.add_argument("--worker-group", default="tutorial-kit",
+                        help="worker group (default: tutorial-kit)")
+    worker.add_argument("--worker-id", default=None,
+                        help="worker ID (default: this machine's name)")
+    worker.add_argument("--capacity", type=int, default=1,
+                        help="runs at once (default: 1)")
+    worker.add_argument("--work-dir", default=None,
+                        help="where task directories and logs go (default: a new temp dir)")
+    worker.set_defaults(run=_worker)
     parser.set_defaults(run=lambda _args: _usage(parser))
     return parser
 

@@ -128,6 +128,9 @@ ROWS: list[tuple[str, str, str, Any, tuple[bool, bool, bool], list[str], list[st
      ["queue:claimed-list:{Q}"], ["queue:claimed-list:{P}/other"], {200}),
     ("taskQueueCounts", "GET", "/task-queues/{q}/counts", None, (True, False, False),
      ["queue:claimed-count:{Q}"], ["queue:claimed-count:{P}/other"], {200}),
+    ("taskQueueCountsBatch", "POST", "/task-queues/counts", {"taskQueueIds": ["{Q}"]},
+     (True, False, False), ["queue:claimed-count:{Q}"], ["queue:claimed-count:{P}/other"],
+     {200}),
     ("listTaskQueues", "GET", "/task-queues", None, (True, False, False),
      ["queue:list-task-queues"], ["queue:list-task-queue"], {200}),
     ("getTaskQueue", "GET", "/task-queues/{q}", None, (True, False, False),
@@ -152,7 +155,9 @@ def _fill_body(body: Any, fresh: Fresh) -> Any:
     if body == "task":
         return task_definition(fresh.queue)
     if isinstance(body, dict):
-        return {k: fresh.fill(v) if isinstance(v, str) else v for k, v in body.items()}
+        return {k: fresh.fill(v) if isinstance(v, str)
+                else [fresh.fill(x) for x in v] if isinstance(v, list) else v
+                for k, v in body.items()}
     return body
 
 

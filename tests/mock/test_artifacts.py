@@ -103,6 +103,10 @@ class Harness:
         self.backend.put_blob(key, query, data, content_type)
 
     def download(self, url: str) -> tuple[bytes, str]:
+        if url.startswith(ROOT_URL + "/mock/v1/objects/"):  # an object artifact's bytes
+            parts = urlsplit(url)
+            return self.backend.get_object(parts.path.split("/mock/v1/objects/", 1)[1],
+                                           dict(parse_qsl(parts.query)))
         key, query = split_blob_url(url)
         return self.backend.get_blob(key, query)
 

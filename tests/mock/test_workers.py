@@ -204,7 +204,9 @@ def test_seed_task_runs_and_completes_with_real_artifacts_and_log(mock, queue):
 
     names = {a["name"]: a for a in queue.listLatestArtifacts(task_id)["artifacts"]}
     assert names["public/logs/live.log"]["storageType"] == "reference"
-    assert names["public/logs/live_backing.log"]["storageType"] == "s3"
+    # the engine uploads through the Object service, as generic-worker does
+    assert names["public/logs/live_backing.log"]["storageType"] == "object"
+    assert names["public/passwd.txt"]["storageType"] == "object"
     assert artifact_text(queue, task_id, "public/passwd.txt") == \
         pathlib.Path("/etc/passwd").read_text()
     log = artifact_text(queue, task_id, "public/logs/live.log")

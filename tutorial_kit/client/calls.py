@@ -128,7 +128,7 @@ class QueueBase:
 
     def _prepare(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                  query: Mapping[str, Any] | None) -> Prepared:
-        url = api_url(self.options.rootUrl, entry, route, query)
+        url = api_url(self.options.rootUrl, entry, route, query, service=self.serviceName)
         body = None
         if payload is not None:
             try:
@@ -158,7 +158,8 @@ class QueueBase:
         entry = self._entry(methodName)
         merged = dict(query.pop("query", None) or {})
         merged.update(query)
-        return api_url(self.options.rootUrl, entry, args, self._check_query(entry, merged))
+        return api_url(self.options.rootUrl, entry, args, self._check_query(entry, merged),
+                       service=self.serviceName)
 
     def buildSignedUrl(self, methodName: str, *args: Any, expiration: int | None = None,
                        **query: Any) -> str:
@@ -214,9 +215,10 @@ def not_paginated(entry: Entry) -> TaskclusterError:
     return _fail(entry, f"{entry.name} is not paginated (it takes no continuationToken)")
 
 
-def _doc(entry: Entry) -> str:
-    lines = [entry.title or f"The Queue's ``{entry.name}`` method.", "",
-             f"``{entry.method.upper()} /api/queue/v1{entry.route}`` ({entry.stability}).", ""]
+def _doc(entry: Entry, service: str = "queue") -> str:
+    lines = [entry.title or f"The {service.capitalize()} service's ``{entry.name}`` method.", "",
+             f"``{entry.method.upper()} /api/{service}/v1{entry.route}`` ({entry.stability}).",
+             ""]
     if entry.args:
         lines.append("Route arguments: " + ", ".join(f"``{a}``" for a in entry.args) + ".")
     if entry.input:
@@ -245,13 +247,13 @@ def _signature(entry: Entry, is_async: bool) -> inspect.Signature:
 
 
 def install_methods(cls: type, make: Callable[[Entry], Callable[..., Any]], *,
-                    is_async: bool = False) -> type:
-    """Give ``cls`` one method per row of ``tutorial_kit.api.ENTRIES``."""
-    for entry in ENTRIES:
+                    is_async: bool = False, entries: tuple[Entry, ...] = ENTRIES) -> type:
+    """Give ``cls`` one method per row of ``entries`` (the Queue's, unless told)."""
+    for entry in entries:
         func = make(entry)
         func.__name__ = func.__qualname__ = entry.name
-        func.__doc__ = _doc(entry)
+        func.__doc__ = _doc(entry, getattr(cls, "serviceName", "queue"))
         func.__signature__ = _signature(entry, is_async)  # type: ignore[attr-defined]
         setattr(cls, entry.name, func)
-    cls.funcinfo = {e.name: e for e in ENTRIES}
+    cls.funcinfo = {e.name: e for e in entries}
     return cls

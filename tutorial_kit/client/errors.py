@@ -183,3 +183,21 @@ def connection_error(root_url: str, cause: BaseException, *, attempts: int,
     err = TaskclusterConnectionError(message, code="ConnectionError", method=method, url=url)
     err.__cause__ = cause
     return err
+
+
+class TaskclusterArtifactError(ArtifactError):
+    """What the download helpers raise for an ``error`` artifact, named as the official client
+    names it (``taskcluster.exceptions.TaskclusterArtifactError``): ``reason`` and ``message``
+    are those the worker recorded."""
+
+    def __init__(self, message: str, reason: str, **kw: Any):
+        kw.setdefault("code", "TaskclusterArtifactError")
+        super().__init__(reason, message, **kw)
+
+
+class ObjectHashVerificationError(TaskclusterError):
+    """Downloaded object data does not match the hashes the Object service holds for it."""
+
+    def __init__(self, message: str, **kw: Any):
+        kw.setdefault("code", "ObjectHashVerificationError")
+        super().__init__(message, **kw)

@@ -29,7 +29,7 @@ def query_string(query: Mapping[str, Any] | None) -> str:
 
 
 def api_url(root_url: str, entry: Entry, args: tuple[Any, ...],
-            query: Mapping[str, Any] | None = None) -> str:
+            query: Mapping[str, Any] | None = None, *, service: str = SERVICE_NAME) -> str:
     """The URL an API call of ``entry`` with route ``args`` goes to."""
     if len(args) != len(entry.args):
         raise TaskclusterError(
@@ -39,7 +39,7 @@ def api_url(root_url: str, entry: Entry, args: tuple[Any, ...],
     path = entry.route
     for arg, value in zip(entry.args, args):
         path = path.replace(f"<{arg}>", _segment(value, entry, arg), 1)
-    url = f"{root_url}/api/{SERVICE_NAME}/{API_VERSION}/{path.lstrip('/')}"
+    url = f"{root_url}/api/{service}/{API_VERSION}/{path.lstrip('/')}"
     qs = query_string(query)
     return f"{url}?{qs}" if qs else url
 

@@ -191,6 +191,7 @@ class QueueApp:
     def _routes(self) -> list[BaseRoute]:
         from .control import control_routes
         from tutorial_kit.inspector.routes import inspector_routes
+        from .object_routes import object_routes
 
         p = self.prefix
         return [  # (the Queue API itself is served by __call__)
@@ -200,7 +201,9 @@ class QueueApp:
                   methods=["GET", "HEAD", "OPTIONS"]),
             Route(p + "/mock/v1/blobs/{key:path}", self._blob, methods=["GET", "HEAD", "PUT",
                                                                           "OPTIONS"]),
-            Route(p + "/mock/v1/objects/{key:path}", self._object, methods=["PUT", "OPTIONS"]),
+            Route(p + "/mock/v1/objects/{key:path}", self._object,
+                  methods=["GET", "HEAD", "PUT", "OPTIONS"]),
+            *object_routes(self),
             Route(p + "/mock/v1/livelog/{taskId}/{runId:int}", self._livelog, methods=["GET"]),
             # the task inspector at a deployment UI's paths, and the classroom dashboard
             *inspector_routes(self),
@@ -602,18 +605,20 @@ class QueueApp:
                     self.backend.put_blob(key, query, data, content_type,
                                           content_length=int(declared))
                 else:
-                    self.backend.put_object(key, query, data, content_type)
+                    self.backend.put_object(key, query, data, content_type,
+                                            content_length=int(declared))
                 response = Answer(b"", 200, content_type=None, fixed=CORS)
-            elif ctx.name == "blob":
-                data, content_type = self.backend.get_blob(key, query)
+            else:
+                if ctx.name == "blob":
+                    data, content_type = self.backend.get_blob(key, query)
+                else:
+                    data, content_type = self.backend.get_object(key, query)
                 # The stored content type exactly, as S3 sends it (media_type= would add a
                 # charset to text/* types).
                 response = Answer(b"" if request.method == "HEAD" else data, headers={
                     "content-length": str(len(data)),
                     "content-type": content_type or "application/octet-stream"},
                     content_type=None, fixed=CORS)
-            else:
-                response = self.json_response({"error": "Not found"}, 404)
         except QueueError as err:
             response = self.error_response(err, ctx)
         except ClientDisconnect:

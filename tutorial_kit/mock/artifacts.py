@@ -4,9 +4,10 @@ Mixed into :class:`~tutorial_kit.mock.backend.QueueBackend`, which provides ``st
 ``clock``, ``rng``, ``get_task``, ``get_status``, ``task_message`` and ``publish``.
 
 Storage types (QUEUE-FACTS §e): ``s3`` (bytes PUT to a signed URL of the mock's own blob
-store, see :mod:`tutorial_kit.mock.blobs`), ``object`` (bytes PUT to the mock's minimal object
-path, then ``finishArtifact``), ``reference`` (a URL), ``link`` (another artifact of the same
-run) and ``error`` (a 424 with reason and message).
+store, see :mod:`tutorial_kit.mock.blobs`), ``object`` (bytes uploaded through the mock's
+Object service, :mod:`tutorial_kit.mock.objects`, with the credentials createArtifact returns,
+then ``finishArtifact``), ``reference`` (a URL), ``link`` (another artifact of the same run) and
+``error`` (a 424 with reason and message).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import blobs
+from .objects import ObjectService
 from .call import Call, Reply
 from .clock import parse_date, to_json
 from .errors import QueueError, conflict, input_error, not_found
@@ -151,11 +153,13 @@ class ArtifactsMixin:
     def _init_artifacts(self) -> None:
         self.store.register_schema(SCHEMA)
         self.store.register_schema(blobs.SCHEMA)
+        self.objects = ObjectService(self)
 
     def _reset_artifacts(self) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM artifacts")
             conn.execute("DELETE FROM blobs")
+            self.objects.reset(conn)
 
     def _dump_artifacts(self) -> dict[str, Any]:
         """Artifacts (with their details) and blob metadata, for the state dump."""
@@ -185,6 +189,8 @@ class ArtifactsMixin:
         conn.execute("DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE "
                      "a.task_id = blobs.task_id AND a.run_id = blobs.run_id "
                      "AND a.name = blobs.name)")
+        # Objects carry their own expiry (an object artifact's is the artifact's).
+        self.objects.expire(conn, now)
         return len(doomed)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -239,7 +245,11 @@ class ArtifactsMixin:
             name = target
 
     def _art_download_url(self, root_url: str, artifact: Artifact) -> str:
-        """Where the bytes of an s3/object artifact are: public unsigned, private signed."""
+        """Where the bytes of an s3/object artifact are: public unsigned, private signed;
+        an object's are the Object service's "simple" download URL (always signed)."""
+        if artifact.storageType == "object":
+            return self.objects.download_url(
+                root_url, blobs.object_name(artifact.taskId, artifact.runId, artifact.name))
         key = blobs.BlobKey.for_artifact(artifact.taskId, artifact.runId, artifact.name)
         if key.bucket == blobs.PUBLIC_BUCKET:
             return blobs.blob_url(root_url, key)
@@ -394,7 +404,7 @@ class ArtifactsMixin:
             if not artifact.present:
                 if uploadId != artifact.details.get("uploadId"):
                     raise input_error("given uploadId does not match that for the artifact")
-                if not blobs.blob_exists(conn, taskId, runId, name):
+                if not self.objects.finished(conn, blobs.object_name(taskId, runId, name)):
                     raise input_error("Object storing artifact data does not exist")
                 # Present from now on; the uploadId has done its job.
                 conn.execute("UPDATE artifacts SET present = 1, details = '{}' "
@@ -556,13 +566,19 @@ class ArtifactsMixin:
         return found
 
     def put_object(self, name: str, query: dict[str, str], data: bytes,
-                   content_type: str | None) -> None:
-        """The mock's minimal object upload: ``PUT /mock/v1/objects/<object name>?uploadId=``.
+                   content_type: str | None, *, content_length: int | None = None) -> None:
+        """A PUT to ``/mock/v1/objects/<object name>``.
 
-        ``name`` is the raw path after ``/mock/v1/objects/`` (``t/<taskId>/<runId>/<name>``);
-        ``uploadId`` must be the one createArtifact returned. After it, finishArtifact
-        succeeds. Raises QueueError 404 / 400 / 409 (already finished) / 413.
+        With a signature in the query it is the upload to a ``putUrl`` the Object service's
+        createUpload handed out (:meth:`ObjectService.put_data`). With ``?uploadId=`` instead it
+        is the mock's one-step shortcut for an object artifact (``name`` is then
+        ``t/<taskId>/<runId>/<name>``, ``uploadId`` the one createArtifact returned): the
+        object is stored finished, so finishArtifact succeeds next. Raises QueueError 404 /
+        400 / 403 / 409 (already finished) / 413.
         """
+        if "X-Amz-Signature" in query:
+            self.objects.put_data(name, query, data, content_type, content_length)
+            return
         taskId, runId, artifact_name = blobs.parse_object_name(name)
         with self.store.transaction() as conn:
             artifact = _load(conn, taskId, runId, artifact_name)
@@ -576,6 +592,12 @@ class ArtifactsMixin:
             if len(data) > self.max_blob_bytes:
                 raise QueueError("InputTooLarge", f"The upload is {len(data)} bytes; this mock "
                                  f"stores at most {self.max_blob_bytes} bytes per artifact")
-            blobs.store_blob(conn, taskId, runId, artifact_name,
-                             (content_type or "").strip() or artifact.contentType, data,
-                             to_json(self.clock.now()))
+            task = self.get_task(conn, taskId)
+            self.objects.store_finished(
+                conn, blobs.object_name(taskId, runId, artifact_name),
+                task["projectId"] if task is not None else "none", artifact.expires,
+                (content_type or "").strip() or artifact.contentType, data)
+
+    def get_object(self, key: str, query: dict[str, str]) -> tuple[bytes, str]:
+        """The bytes behind an object download URL (``key``: raw path after /mock/v1/objects/)."""
+        return self.objects.get_data(key, query)

@@ -88,6 +88,18 @@ class TaskQueuesMixin:
         return Reply({"provisionerId": prov, "workerType": wt, "taskQueueId": tq,
                       "pendingTasks": pending, "claimedTasks": claimed})
 
+    def taskQueueCountsBatch(self: QueueBackend, call: Call) -> Reply:
+        """taskQueueCounts for many queues; every queue's scopes are needed (all or nothing)."""
+        ids = list(call.body["taskQueueIds"])
+        call.authorize(taskQueueIds=ids)
+        out = []
+        for tq in ids:
+            prov, wt = split_queue(tq)
+            pending, claimed = self._counts(tq)
+            out.append({"provisionerId": prov, "workerType": wt, "taskQueueId": tq,
+                        "pendingTasks": pending, "claimedTasks": claimed})
+        return Reply({"taskQueueCounts": out})
+
     def listPendingTasks(self: QueueBackend, call: Call) -> Reply:
         tq = call.params["taskQueueId"]
         offset, size = page(call.query)

@@ -1,5 +1,6 @@
 """Publishing artifacts through the artifact API, as a worker does: ``createArtifact`` with the
-run's temporary credentials, then (for ``s3``) a plain HTTP PUT of the bytes to ``putUrl``."""
+run's temporary credentials, then the bytes through the Object service (``object``, see
+:data:`STORAGE`) or a plain HTTP PUT to ``putUrl`` (``s3``)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,21 @@ class UploadError(RuntimeError):
     """The storage refused the bytes after the queue accepted the artifact."""
 
 
+#: How the engine stores artifact bytes: ``object`` (through the Object service, as
+#: generic-worker does on a real deployment; the mock always offers it) or ``s3``.
+STORAGE = "object"
+
+
 def upload(queue: Any, http: httpx.Client, task_id: str, run_id: int, name: str, data: bytes, *,
            content_type: str, expires: str) -> None:
-    """Store `data` as an ``s3`` artifact: register it, then PUT the bytes to its putUrl."""
+    """Store `data` as an artifact: ``object`` (createArtifact, the Object service's upload
+    with the credentials it returned, finishArtifact) or ``s3`` (a PUT to its putUrl)."""
+    if STORAGE == "object":
+        from tutorial_kit.worker.artifacts import publish
+
+        publish(queue, task_id, run_id, name, data, content_type=content_type,
+                expires=expires, use_object=True)
+        return
     reply = queue.createArtifact(task_id, run_id, name, {
         "storageType": "s3", "expires": expires, "contentType": content_type,
         "contentLength": len(data)})
