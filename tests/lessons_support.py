@@ -4,12 +4,15 @@ lines it prints first."""
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
 import time
+
+from tutorial_kit.lessons import SKIP_NOTE
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -82,3 +85,24 @@ def run_nbval(env: dict[str, str], notebooks: list[pathlib.Path], *,
            *map(str, notebooks)]
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def as_learner_sees_it(lesson: pathlib.Path, cwd: pathlib.Path) -> tuple[pathlib.Path, int]:
+    """The lesson, with the stored output of each mock-only cell (``tk.lessons.on_mock(...)``)
+    replaced by the one-line skip note a learner gets there.
+
+    Where the clock and faults are not the learner's (a classroom opens them to the teacher
+    alone, since moving the shared clock would expire every learner's claims; the learner's own
+    worker can't be crashed by the mock), those cells skip themselves; nbval then checks that
+    they say so, and every other checked cell as stored."""
+    notebook = json.loads(lesson.read_text())
+    guarded = 0
+    for cell in notebook["cells"]:
+        source = "".join(cell.get("source", ""))
+        if cell["cell_type"] == "code" and "on_mock(" in source and cell.get("outputs"):
+            cell["outputs"] = [{"name": "stdout", "output_type": "stream",
+                                "text": [SKIP_NOTE + "\n"]}]
+            guarded += 1
+    copy = cwd / lesson.name
+    copy.write_text(json.dumps(notebook))
+    return copy, guarded

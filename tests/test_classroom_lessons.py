@@ -9,7 +9,6 @@ in a pytest subprocess with that environment (a kernel inherits it).
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import subprocess
@@ -18,7 +17,7 @@ import sys
 import pytest
 
 from hardening.classroom import ClassroomServer
-from tutorial_kit.lessons import SKIP_NOTE
+from lessons_support import as_learner_sees_it
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -65,26 +64,6 @@ def run_lesson_as(server: ClassroomServer, learner: str, lesson: pathlib.Path,
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval-lax",
          "--nbval-sanitize-with", str(sanitize_for(learner, cwd)), str(lesson)],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-
-
-def as_learner_sees_it(lesson: pathlib.Path, cwd: pathlib.Path) -> tuple[pathlib.Path, int]:
-    """The lesson, with the stored output of each mock-only cell (``tk.lessons.on_mock(...)``)
-    replaced by the one-line skip note a learner gets there.
-
-    A classroom opens the clock and faults to the teacher alone (the clock is shared: moving it
-    would expire every learner's claims), so those cells skip themselves for a learner; nbval
-    then checks that they say so, and every other checked cell as stored."""
-    notebook = json.loads(lesson.read_text())
-    guarded = 0
-    for cell in notebook["cells"]:
-        source = "".join(cell.get("source", ""))
-        if cell["cell_type"] == "code" and "on_mock(" in source and cell.get("outputs"):
-            cell["outputs"] = [{"name": "stdout", "output_type": "stream",
-                                "text": [SKIP_NOTE + "\n"]}]
-            guarded += 1
-    copy = cwd / lesson.name
-    copy.write_text(json.dumps(notebook))
-    return copy, guarded
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)

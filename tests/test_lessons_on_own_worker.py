@@ -5,7 +5,6 @@ lists) serves; the mock's own workers never touch it."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import pathlib
 import signal
@@ -15,19 +14,16 @@ import sys
 import pytest
 
 import tutorial_kit as tk
-import tutorial_kit.lessons
 from tutorial_kit.mock import start
 from tutorial_kit.worker import required_scopes
+
+from lessons_support import as_learner_sees_it
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("0*.ipynb"))
 TASK_QUEUE = "proj-learner/own-worker"
 GROUP, WORKER_ID = "tutorial-kit", "lessons"
 TOKEN = "own-worker-token-for-the-lesson-run-0123456789"
-
-#: The lessons send their tasks to TUTORIAL_KIT_TASK_QUEUE only once lessons.py reads it (the
-#: lessons' side of issue 12, another branch); until then they use the mock's own queue.
-READS_TASK_QUEUE = "TUTORIAL_KIT_TASK_QUEUE" in inspect.getsource(tutorial_kit.lessons)
 
 pytestmark = pytest.mark.slow
 
@@ -52,33 +48,22 @@ def deployment():
             worker.wait(timeout=60)
 
 
-def _xfail_reason(lesson: str) -> str | None:
-    if READS_TASK_QUEUE:
-        return None
-    return ("tutorial_kit.lessons does not read TUTORIAL_KIT_TASK_QUEUE on this branch (the "
-            "lessons' part of issue 12): the lesson's tasks go to the mock's own queue instead")
-
-
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_lesson_passes_with_the_learners_own_worker(deployment, lesson, request):
-    reason = _xfail_reason(lesson)
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
+def test_lesson_passes_with_the_learners_own_worker(deployment, lesson, tmp_path):
+    copy, _ = as_learner_sees_it(ROOT / "notebooks" / lesson, tmp_path)
     env = {**os.environ, "TASKCLUSTER_ROOT_URL": deployment.root_url,
            "TASKCLUSTER_CLIENT_ID": deployment.credentials["clientId"],
            "TASKCLUSTER_ACCESS_TOKEN": deployment.credentials["accessToken"],
            "TUTORIAL_KIT_TASK_QUEUE": TASK_QUEUE}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-         "--nbval-sanitize-with", "notebooks/sanitize.cfg", f"notebooks/{lesson}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+         "--nbval-sanitize-with", str(ROOT / "notebooks" / "sanitize.cfg"), str(copy)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def test_the_worker_did_the_lessons_work(deployment):
     """Runs after the lessons (file order): the learner's worker claimed their tasks."""
-    if not READS_TASK_QUEUE:
-        pytest.skip("the lessons do not send tasks to TUTORIAL_KIT_TASK_QUEUE on this branch")
     queue = tk.Queue(rootUrl=deployment.root_url, credentials=dict(deployment.credentials))
     workers = queue.listWorkers(*TASK_QUEUE.split("/"))["workers"]
     assert [(w["workerGroup"], w["workerId"]) for w in workers] == [(GROUP, WORKER_ID)]

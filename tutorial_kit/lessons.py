@@ -11,7 +11,7 @@ import secrets
 import time
 from typing import Any
 
-from tutorial_kit.mockctl import MockControl
+from tutorial_kit.mockctl import MockControl, MockOnlyError
 
 #: The task queue the Taskcluster tutorial uses; the mock's shell engine serves it.
 TUTORIAL_TASK_QUEUE = "tutorial/docker-worker"
@@ -162,7 +162,14 @@ def mock_control(queue: Any, *, quiet: bool = False) -> MockControl | None:
     """The mock's control plane, or None (with one sentence saying why) on a real deployment."""
     control = MockControl(queue)
     if control.is_mock():
-        return control
+        if task_queue() in _served_queues(control):
+            return control
+        # The lessons' tasks run on a worker of the learner's own ($TUTORIAL_KIT_TASK_QUEUE):
+        # the mock can neither crash it nor make its claims lapse.
+        if not quiet:
+            print(f"The lessons' tasks run on {task_queue()}, which the mock's own workers do "
+                  "not serve: the clock and crash controls skip themselves.")
+        return None
     if not quiet:
         print("This cell needs the tutorial's mock queue (clock and faults); "
               "on a real deployment it skips itself.")
@@ -173,6 +180,13 @@ def mock_control(queue: Any, *, quiet: bool = False) -> MockControl | None:
 SKIP_NOTE = ("Skipped: this cell needs the mock queue's clock and faults, which this queue does "
              "not open to you (a real deployment has neither; in a classroom they are the "
              "teacher's).")
+
+
+def _served_queues(control: MockControl) -> list[str]:
+    try:
+        return list(control.cluster().get("taskQueues") or [])
+    except MockOnlyError:  # a mock started with its workers off serves none
+        return []
 
 
 def on_mock(control: MockControl | None) -> bool:

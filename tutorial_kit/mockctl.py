@@ -149,6 +149,10 @@ class MockControl:
         return self._call("POST", "/clock", {"action": "reset"})
 
     # -- state and logs ----------------------------------------------------------------------
+    def cluster(self) -> dict:
+        """The simulated cluster: the task queues its workers serve and its engines."""
+        return self._call("GET", "/cluster")
+
     def reset(self) -> None:
         self._call("POST", "/reset")
 
