@@ -21,6 +21,7 @@ _EXPORTS = {
     "ArtifactError": "tutorial_kit.client",
     "optionsFromEnvironment": "tutorial_kit.client",
     "slugid": "tutorial_kit.client",
+    "slugId": "tutorial_kit.client",
     "fromNow": "tutorial_kit.client",
     "fromNowJSON": "tutorial_kit.client",
     "connect": "tutorial_kit.connection",
