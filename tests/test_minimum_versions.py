@@ -18,6 +18,7 @@ import tomllib
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PIP_TIMEOUT = 900
@@ -71,10 +72,12 @@ def test_smoke_suite_at_the_declared_minimums(tmp_path: pathlib.Path) -> None:
         pytest.skip(f"the package index is unreachable: {done.stderr[-500:]}")
     assert done.returncode == 0, f"pip install {' '.join(pins)} failed:\n{done.stderr[-3000:]}"
     # The minimums are what got installed (a tool did not drag one up).
-    frozen = subprocess.run([vpy, "-m", "pip", "freeze"], capture_output=True, text=True,
-                            check=True, env=env).stdout.lower().replace("_", "-").splitlines()
+    frozen = dict(line.lower().replace("_", "-").split("==", 1) for line in subprocess.run(
+        [vpy, "-m", "pip", "freeze"], capture_output=True, text=True, check=True,
+        env=env).stdout.splitlines() if "==" in line)
     for pin in pins:
-        assert pin.lower().replace("_", "-") in frozen, f"{pin} was not kept: {frozen}"
+        name, _, version = pin.lower().replace("_", "-").partition("==")
+        assert Version(frozen.get(name, "0")) == Version(version), f"{pin} became {frozen.get(name)}"
     # tutorial-kit itself, without its dependencies (they are the minimums above).
     built = subprocess.run([vpy, "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
                            capture_output=True, text=True, timeout=PIP_TIMEOUT, env=env)
