@@ -1,7 +1,7 @@
 """``tutorial-kit lab [DIR]`` (and ``make lab``): open the lessons in JupyterLab.
 
 After ``pip install 'tutorial-kit[lab]'`` the lessons travel inside the package
-(``tutorial_kit/lessons/``, built from the repository's ``notebooks/``). They are copied into DIR
+(``tutorial_kit/notebooks/``, built from the repository's ``notebooks/``). They are copied into DIR
 (default ``./tutorial-kit-lessons``) so the learner's edits live in their own folder, never in
 site-packages: an existing copy is kept as it is, and when the installed package carries a newer
 version of a lesson, that version is written beside it (``01-create-task.v0.2.0.ipynb``). In a
@@ -42,9 +42,9 @@ INSTALL_HINT = "pip install 'tutorial-kit[lab]'"
 
 
 def lesson_source() -> pathlib.Path:
-    """The folder the lessons come from: the package's ``lessons/`` (a wheel), else the
+    """The folder the lessons come from: the package's ``notebooks/`` (a wheel), else the
     checkout's ``notebooks/``. Raises FileNotFoundError when neither is there."""
-    packaged = pathlib.Path(str(importlib.resources.files("tutorial_kit") / "lessons"))
+    packaged = pathlib.Path(str(importlib.resources.files("tutorial_kit") / "notebooks"))
     if any(packaged.glob("[0-9][0-9]-*.ipynb")):
         return packaged
     checkout = ROOT / "notebooks"
