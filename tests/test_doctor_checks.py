@@ -30,7 +30,8 @@ def test_half_set_credentials_are_a_failed_row_with_the_fix(present: str, absent
     # Not a usage error (2) nor a traceback: the table, with a failed row, and exit 1.
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
-    rows = {line.split()[2]: line for line in done.stdout.splitlines() if line.startswith(("✔", "✘", "?"))}
+    rows = {line.split()[2]: line for line in done.stdout.splitlines()
+            if line.startswith(("✔", "✘", "?"))}
     assert rows["environment"].startswith("✘ problem")
     assert f"export {absent}=" in rows["environment"] and f"unset {present}" in rows["environment"]
     # the rest still ran, anonymously, against the live mock
@@ -70,3 +71,13 @@ def test_lessons_row_counts_the_lessons() -> None:
     row = selfcheck._lessons()
     expected = len(list(selfcheck.pathlib.Path(tk.lab.lesson_source()).glob("[0-9][0-9]-*.ipynb")))
     assert row.ok is True and f"{expected} in" in row.detail and expected >= 7
+
+
+def test_doctor_on_an_in_process_mock() -> None:
+    """Every row works without a socket too: scopes and workers are asked through the same
+    transport the client uses."""
+    with start(in_process=True) as mock:
+        report = tk.doctor(mock.queue())
+    rows = {check.name: check for check in report}
+    assert rows["credentials"].ok is True and "tutorial" in rows["credentials"].detail
+    assert rows["mock workers"].ok is True and rows["queue reachable"].ok is True

@@ -19,7 +19,8 @@ from tutorial_kit import lab
 def test_python_m_tutorial_kit_is_the_console_script() -> None:
     by_module = subprocess.run([sys.executable, "-m", "tutorial_kit", "--version"],
                                capture_output=True, text=True, timeout=60)
-    assert by_module.returncode == 0 and by_module.stdout.strip() == f"tutorial-kit {tk.__version__}"
+    assert by_module.returncode == 0
+    assert by_module.stdout.strip() == f"tutorial-kit {tk.__version__}"
     script = shutil.which("tutorial-kit", path=os.path.dirname(sys.executable))
     assert script, "the console script is not installed beside this Python"
     by_script = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)

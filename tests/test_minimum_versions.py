@@ -77,7 +77,8 @@ def test_smoke_suite_at_the_declared_minimums(tmp_path: pathlib.Path) -> None:
         env=env).stdout.splitlines() if "==" in line)
     for pin in pins:
         name, _, version = pin.lower().replace("_", "-").partition("==")
-        assert Version(frozen.get(name, "0")) == Version(version), f"{pin} became {frozen.get(name)}"
+        got = frozen.get(name, "0")
+        assert Version(got) == Version(version), f"{pin} became {got}"
     # tutorial-kit itself, without its dependencies (they are the minimums above).
     built = subprocess.run([vpy, "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
                            capture_output=True, text=True, timeout=PIP_TIMEOUT, env=env)

@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
 
         db = None
         if not args.memory:
-            db = pathlib.Path(args.db) if args.db else notebook_dir / ".mock-queue" / "queue.sqlite3"
+            db = (pathlib.Path(args.db) if args.db
+                  else notebook_dir / ".mock-queue" / "queue.sqlite3")
             db.parent.mkdir(parents=True, exist_ok=True)
         mock = start(db=db)
         env.update(mock.env())

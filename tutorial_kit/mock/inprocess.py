@@ -137,7 +137,7 @@ class InProcessMock:
         return InProcessTransport(self)
 
     def async_transport(self) -> AsyncInProcessTransport:
-        """For ``httpx.AsyncClient(transport=...)`` and ``tutorial_kit.AsyncQueue(transport=...)``."""
+        """For ``httpx.AsyncClient(transport=...)`` and ``AsyncQueue(transport=...)``."""
         return AsyncInProcessTransport(self)
 
     def queue(self, credentials: dict[str, str] | None = None, **options: Any) -> Any:
@@ -246,7 +246,8 @@ class InProcessMock:
                         exc_info=True)
 
     async def _tick_forever(self) -> None:
-        """The resolvers (claim expiry, deadlines) every 100 ms, and at once when the clock moves."""
+        """The resolvers (claim expiry, deadlines) every 100 ms, and at once when the clock
+        moves."""
         wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         remove = self.backend.clock.add_listener(lambda: loop.call_soon_threadsafe(wake.set))
