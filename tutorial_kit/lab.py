@@ -136,8 +136,12 @@ def prepare(directory: str | None) -> tuple[pathlib.Path, list[str]]:
     return dest, copy_lessons(dest, source)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, a test): JupyterLab gets SIGTERM too and stops at once."""
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+    raise _Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     proc = subprocess.Popen(jupyter_command(notebook_dir, extra), env=env, cwd=notebook_dir)
     try:
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
+    except KeyboardInterrupt as stop:
+        # Ctrl-C: a second SIGINT confirms JupyterLab's "Shutdown this Jupyter server?"
+        proc.send_signal(signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT)
         try:
             return proc.wait(timeout=15)
         except (subprocess.TimeoutExpired, KeyboardInterrupt):
