@@ -51,6 +51,16 @@ def test_mock_queue_fixture(pytester: pytest.Pytester) -> None:
                 time.sleep(0.02)
             assert mock_queue.status(task_id)["status"]["state"] == "exception"
 
+        def test_faults(mock_queue):
+            mock_queue.mock.faults.fail_next("ping", status=500)
+            try:
+                tk.Queue({"rootUrl": mock_queue.options["rootUrl"], "maxRetries": 0}).ping()
+            except tk.TaskclusterError as error:
+                assert error.status_code == 500
+            else:
+                raise AssertionError("the injected fault did not fire")
+            assert mock_queue.ping()["alive"] is True   # only the next one
+
         made = []
 
         def test_each_test_has_a_fresh_mock(mock_queue):
@@ -66,7 +76,7 @@ def test_mock_queue_fixture(pytester: pytest.Pytester) -> None:
                 raise AssertionError("the task of the previous test is still there")
     ''')
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 def test_mock_queue_url_with_the_official_client(pytester: pytest.Pytester) -> None:
