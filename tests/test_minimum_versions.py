@@ -24,10 +24,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PIP_TIMEOUT = 900
 #: Tests that exercise each dependency where it is used: httpx (client), starlette and uvicorn
 #: (server), jsonschema and referencing (validation), pandas (frames), ipywidgets (widgets),
-#: markdown-it-py and pyyaml (scenarios, schema prose).
+#: markdown-it-py and pyyaml (scenarios, schema prose); the in-process mock (httpx's ASGI
+#: transport).
 SMOKE = ["tests/client/test_client_e2e_mock.py", "tests/mock/test_server.py",
          "tests/mock/test_validation.py", "tests/mock/test_scenario.py", "tests/test_frames.py",
-         "tests/test_cli.py"]
+         "tests/mock/test_inprocess.py", "tests/widgets/test_schema_table.py"]
 #: Test tools, at the versions this suite runs with (they are not what is being tested).
 TOOLS = ("pytest", "pytest-timeout", "hypothesis", "mohawk", "taskcluster")
 
@@ -40,7 +41,8 @@ def minimums() -> list[str]:
         req = Requirement(line)
         lower = [spec.version for spec in req.specifier if spec.operator == ">="]
         assert lower, f"{req.name} has no lower bound in pyproject.toml"
-        pins.append(f"{req.name}=={lower[0]}")
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        pins.append(f"{req.name}{extras}=={lower[0]}")
     return pins
 
 
@@ -77,6 +79,7 @@ def test_smoke_suite_at_the_declared_minimums(tmp_path: pathlib.Path) -> None:
         env=env).stdout.splitlines() if "==" in line)
     for pin in pins:
         name, _, version = pin.lower().replace("_", "-").partition("==")
+        name = name.split("[")[0]
         got = frozen.get(name, "0")
         assert Version(got) == Version(version), f"{pin} became {got}"
     # tutorial-kit itself, without its dependencies (they are the minimums above).
