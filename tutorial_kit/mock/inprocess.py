@@ -17,8 +17,9 @@ polls, the built-in workers) runs as asyncio tasks on **one event loop**, the mo
   for an answer while the loop computes it, from any thread, including a Jupyter kernel's
   (whose own loop is busy running the cell);
 * or, with ``loop=`` a running loop (``await`` code, or the browser's only loop under
-  Pyodide), that loop: no thread at all. Then only ``AsyncQueue`` works (a blocking call on the
-  loop that must answer it would wait forever, so it raises instead).
+  Pyodide), that loop: no thread at all. Then use ``AsyncQueue`` on that loop (a blocking call
+  there would wait forever for the loop it blocks, so it raises instead; from another thread a
+  blocking ``Queue`` still works).
 
 The built-in workers (``built-in/succeed``, ``built-in/fail``) are asyncio tasks here, not the
 claim-loop threads of the socket mock: they long-poll ``claimWork`` and report through the same
@@ -176,14 +177,14 @@ class InProcessMock:
 
     def call_blocking(self, coro: Awaitable[T]) -> T:
         """Run `coro` on the mock's loop and wait for it, from a thread that is not that loop's."""
-        if self._on_mock_loop() or not self._own_loop:
+        if self._on_mock_loop() or self._loop.is_closed():
             close = getattr(coro, "close", None)
             if close is not None:
                 close()
             raise RuntimeError(
                 "a blocking call on the event loop that has to answer it would wait forever: "
                 "use tutorial_kit.AsyncQueue (mock.async_queue()) here, or start the mock "
-                "without loop= so it runs on its own thread")
+                "without loop= so it runs on its own thread (or the mock has been stopped)")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(CALL_TIMEOUT)
 
     async def call_async(self, coro: Awaitable[T]) -> T:
