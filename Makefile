@@ -22,15 +22,15 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[lab]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[lab,test]'
 	touch $(STAMP) $@
 
 lab: $(STAMP)
-	$(PY) -m tutorial_kit.lab
+	$(PY) -m tutorial_kit lab notebooks --db .mock-queue/queue.sqlite3
 
 # Browser tests drive Debian's Chromium, the classroom's tests bubblewrap; install them when
 # missing (root only, as on CI).

@@ -24,6 +24,7 @@ _EXPORTS = {
     "AsyncObject": "tutorial_kit.client.objects",
     "optionsFromEnvironment": "tutorial_kit.client",
     "slugid": "tutorial_kit.client",
+    "slugId": "tutorial_kit.client",
     "fromNow": "tutorial_kit.client",
     "fromNowJSON": "tutorial_kit.client",
     "connect": "tutorial_kit.connection",

@@ -5,7 +5,7 @@
                                   [--shell-queue QUEUE ...] [--strict] [--prefix /PATH]
     tutorial-kit classroom serve --roster FILE [--credentials FILE] [--host ...] [--port ...]
                                  [--db PATH] [--unsafe-no-sandbox]
-    tutorial-kit lab [--memory] [jupyter options]
+    tutorial-kit lab [DIR] [--db PATH] [--memory] [JupyterLab options]
     tutorial-kit doctor
     tutorial-kit worker --task-queue PROV/TYPE [--worker-group G] [--worker-id I] [--capacity N]
                         [--work-dir DIR]
@@ -194,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     room.set_defaults(run=_classroom_serve)
     classroom.set_defaults(run=lambda _args: _usage(classroom))
 
-    lab = commands.add_parser("lab", help="open the tutorial in JupyterLab (what `make lab` runs)",
+    # main() hands `lab ...` to tutorial_kit.lab before argparse sees it (JupyterLab's options
+    # pass through unchanged); this entry is for the command list.
+    lab = commands.add_parser("lab", help="copy the lessons into DIR and open them in JupyterLab",
                               add_help=False)
     lab.add_argument("lab_args", nargs=argparse.REMAINDER)
     lab.set_defaults(run=_lab)
@@ -229,6 +231,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tutorial-kit``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lab"]:
+        # argparse's REMAINDER after a subcommand rejects a leading option (`lab --no-browser`):
+        # the lab command parses its own line and passes the rest to JupyterLab.
+        return _lab(argparse.Namespace(lab_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

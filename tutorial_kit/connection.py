@@ -81,12 +81,36 @@ def describe_deployment(kind: str, root_url: str, *, embedded: bool = False) -> 
     return f"a real Taskcluster deployment at {root_url} (named by TASKCLUSTER_ROOT_URL)"
 
 
-def connect(*, quiet: bool = False) -> Any:
+_in_process: Any = None
+
+
+def _start_in_process() -> Any:
+    global _in_process
+    with _lock:
+        if _in_process is None or not _in_process.running:
+            from tutorial_kit.mock import start
+
+            _in_process = start(in_process=True)
+        return _in_process
+
+
+def connect(*, quiet: bool = False, in_process: bool = False) -> Any:
     """A ``tutorial_kit.Queue`` for the live deployment: the one named by
-    ``TASKCLUSTER_ROOT_URL``, else an embedded mock queue (started on first use)."""
+    ``TASKCLUSTER_ROOT_URL``, else an embedded mock queue (started on first use).
+
+    ``in_process=True``: the embedded mock without a server or socket (the client reaches it
+    through an in-process transport; see ``tutorial_kit.mock.inprocess``), whatever
+    ``TASKCLUSTER_ROOT_URL`` says. Only this process can reach it."""
     from tutorial_kit.client import Queue
     from tutorial_kit.client.fromnow import use_clock
     from tutorial_kit.mockctl import MockControl
+
+    if in_process:
+        mock = _start_in_process()
+        use_clock(mock.clock.now)
+        if not quiet:
+            print(f"Connected to an in-process mock queue ({mock.root_url}; no socket)")
+        return mock.queue()
 
     root_url = os.environ.get("TASKCLUSTER_ROOT_URL", "").strip().rstrip("/")
     if root_url:

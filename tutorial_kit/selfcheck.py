@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import importlib.metadata
+import json
 import os
+import pathlib
 import platform
 import time
 from dataclasses import dataclass
@@ -134,7 +136,11 @@ def current_scopes(queue: Any, root_url: str) -> list[str] | None:
         ext = hawk.make_ext(options.credentials, options.authorizedScopes)
         headers["Authorization"] = hawk.authorization_header(options.credentials, "GET", url,
                                                              ext=ext)
-    response = httpx.get(url, headers=headers, timeout=10)
+    from tutorial_kit.client.transport import sync_transport
+
+    # the package's transport: it also reaches an in-process mock (no socket) by its rootUrl
+    with httpx.Client(transport=sync_transport(), timeout=10) as http:
+        response = http.get(url, headers=headers)
     if response.status_code == 404:
         return None
     if response.status_code >= 400:
@@ -189,17 +195,135 @@ def _holds(held: list[str], scope: str) -> bool:
     return satisfied(scope)
 
 
+def _half_set_credentials() -> Check | None:
+    """One of TASKCLUSTER_CLIENT_ID / TASKCLUSTER_ACCESS_TOKEN without the other: a failed row
+    with the fix (``Queue.fromEnv()`` would refuse it; the doctor must still run)."""
+    client_id = os.environ.get("TASKCLUSTER_CLIENT_ID", "").strip()
+    token = os.environ.get("TASKCLUSTER_ACCESS_TOKEN", "").strip()
+    if bool(client_id) == bool(token):
+        return None
+    have, lack = (("TASKCLUSTER_CLIENT_ID", "TASKCLUSTER_ACCESS_TOKEN") if client_id else
+                  ("TASKCLUSTER_ACCESS_TOKEN", "TASKCLUSTER_CLIENT_ID"))
+    return Check("environment", False,
+                 f"{have} is set but {lack} is not. Fix: `export {lack}=...` too, or "
+                 f"`unset {have}` to go on without credentials. Checked below anonymously.")
+
+
+def _env_queue() -> Any:
+    """The client the environment names; anonymous when the credentials are half set."""
+    from tutorial_kit.client import Queue
+
+    if _half_set_credentials() is not None:
+        return Queue({"rootUrl": os.environ["TASKCLUSTER_ROOT_URL"].strip()})
+    return Queue.fromEnv()
+
+
+#: Where JupyterLab finds the ipywidgets front end (shipped by jupyterlab_widgets).
+WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
+
+
+def _lab_extension() -> Check:
+    """The widgets' front-end extension in the JupyterLab that `tutorial-kit lab` launches (the
+    one of this Python): without it every widget shows as text ("Error displaying widget")."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        return Check("widgets in JupyterLab", None,
+                     f"no JupyterLab in this Python ({sys.executable}): `tutorial-kit lab` needs "
+                     "`pip install 'tutorial-kit[lab]'`. A JupyterLab elsewhere needs "
+                     "jupyterlab_widgets>=3 in its own environment.")
+    dirs = [pathlib.Path(sys.prefix) / "share" / "jupyter" / "labextensions"]
+    try:
+        from jupyter_core.paths import jupyter_path
+
+        dirs = [pathlib.Path(d) for d in jupyter_path("labextensions")] + dirs
+    except ImportError:
+        pass
+    for folder in dirs:
+        package = folder / WIDGETS_EXTENSION / "package.json"
+        if package.is_file():
+            try:
+                version = json.loads(package.read_text()).get("version", "?")
+            except ValueError:
+                version = "?"
+            major = version.split(".")[0]
+            if major.isdigit() and int(major) < 5:  # 3.x and 4.x: ipywidgets 7
+                return Check("widgets in JupyterLab", False,
+                             f"{WIDGETS_EXTENSION} {version} is for ipywidgets 7; fix: "
+                             "`pip install -U 'jupyterlab_widgets>=3'`")
+            return Check("widgets in JupyterLab", True, f"{WIDGETS_EXTENSION} {version} in "
+                                                        f"{folder}")
+    return Check("widgets in JupyterLab", False,
+                 f"JupyterLab here has no {WIDGETS_EXTENSION}: widgets would show as text. "
+                 "Fix: `pip install 'jupyterlab_widgets>=3'` in this environment.")
+
+
+def _lessons() -> Check:
+    """The lessons `tutorial-kit lab` opens: a checkout's notebooks/ or the packaged copy."""
+    try:
+        from tutorial_kit.lab import lesson_source
+    except ImportError as error:
+        return Check("lessons", None, f"cannot tell: {error}")
+    try:
+        source = lesson_source()
+    except (FileNotFoundError, OSError) as error:
+        return Check("lessons", False, f"{error}. Fix: reinstall with "
+                                       "`pip install --force-reinstall tutorial-kit`.")
+    found = sorted(p.name for p in source.glob("[0-9][0-9]-*.ipynb"))
+    if not found:
+        return Check("lessons", False, f"no lesson notebooks in {source}")
+    return Check("lessons", True, f"{len(found)} in {source} ({found[0]} … {found[-1]})")
+
+
+def _workers(queue: Any) -> Check | None:
+    """On a mock queue: are its simulated workers (built-in/*, the shell engine) running?
+    Tasks on their queues would stay pending forever without them. None on a real deployment."""
+    from tutorial_kit.connection import embedded_mock
+
+    mock = embedded_mock()
+    if mock is not None and mock.root_url.rstrip("/") == _root_url(queue):
+        if getattr(mock, "cluster", None) is not None:
+            queues = ", ".join(mock.cluster.task_queues)
+            return Check("mock workers", True, f"running for {queues}")
+        error = getattr(mock, "cluster_error", None)
+        return Check("mock workers", False,
+                     f"not started{f': {error}' if error else ''}; tasks will stay pending. "
+                     "Fix: restart the kernel (tutorial_kit.connect() starts them).")
+    from tutorial_kit.mockctl import MockControl
+
+    control = MockControl(_root_url(queue))
+    try:
+        if not control.is_mock():
+            return None
+        response = control._http.get("/cluster")
+    except Exception as error:
+        return Check("mock workers", None, f"cannot tell: {str(error).splitlines()[0]}")
+    finally:
+        control.close()
+    if response.status_code == 200:
+        queues = ", ".join(response.json().get("taskQueues", []))
+        return Check("mock workers", True, f"running for {queues}")
+    return Check("mock workers", False,
+                 "this mock queue runs without workers (started with --no-workers?): tasks "
+                 "stay pending. Fix: restart it without --no-workers.")
+
+
 def doctor(queue: Any = None) -> Report:
     """Check the environment; pass a Queue, or let it use :func:`tutorial_kit.connect`."""
-    report = Report([_versions(), _widgets()])
+    report = Report([_versions(), _widgets(), _lab_extension(), _lessons()])
     if queue is None:
         if not os.environ.get("TASKCLUSTER_ROOT_URL"):
             from tutorial_kit.connection import connect
 
             queue = connect(quiet=True)
         else:
-            from tutorial_kit.client import Queue
-
-            queue = Queue.fromEnv()
+            half = _half_set_credentials()
+            if half is not None:
+                report.append(half)
+            queue = _env_queue()
     report.extend(_queue(queue))
+    workers = _workers(queue)
+    if workers is not None:
+        report.append(workers)
     return report

@@ -1,9 +1,14 @@
 """A Binder launch, reproduced without Docker.
 
-Binder (repo2docker) builds an image in three steps, and so does this module: a fresh virtualenv
-with the Python of ``binder/runtime.txt`` and ``pip install -r binder/requirements.txt``, then
-``binder/postBuild`` in the repository, then every session runs ``binder/start <command>``. The
-command here is nbval over the notebooks instead of the notebook server. The repository is
+Binder (repo2docker) builds an image in three steps, and so does this module: its base
+environment, then ``pip install -r binder/requirements.txt`` on top, then ``binder/postBuild`` in
+the repository; every session then runs ``binder/start <command>``. The base is repo2docker's
+own: the current ``jupyter-repo2docker`` wheel is downloaded from PyPI and its conda lock for
+the Python of ``binder/runtime.txt`` (``environment.py-3.11-linux-64.lock``) is installed into a
+fresh virtualenv as the pip equivalents of its Python packages (the C libraries, Python itself
+and conda-only metapackages are skipped). The image must then pass ``pip check``, pin everything
+it changes beyond that base, start JupyterLab with the widgets' and Notebook's extensions, and
+run the lessons under ``binder/start`` (nbval instead of the notebook server). The repository is
 copied first, because postBuild builds in the source tree and start keeps its state under $HOME,
 which on Binder is the repository.
 
@@ -32,6 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
@@ -79,7 +85,8 @@ def test_requirements_are_pinned_and_cover_the_package() -> None:
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for line in project["dependencies"]:
+    # the runtime dependencies and the `lab` extra (what a Binder session launches)
+    for line in project["dependencies"] + project["optional-dependencies"]["lab"]:
         dep = Requirement(line)
         name = dep.name.lower().replace("_", "-")
         assert name in pins, f"binder/requirements.txt does not pin {dep.name}"
@@ -109,6 +116,9 @@ class BinderImage:
 
     repo: pathlib.Path
     venv: pathlib.Path
+    base: dict[str, str]  # repo2docker's base environment: canonical name -> version
+    pip_check: subprocess.CompletedProcess[str]  # pip check right after postBuild
+    frozen: dict[str, str]  # what the image holds then: canonical name -> version
 
     def env(self) -> dict[str, str]:
         """The environment of a Binder session: the image's Python first, $HOME the repository,
@@ -116,6 +126,48 @@ class BinderImage:
         return {"PATH": f"{self.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": str(self.repo), "VIRTUAL_ENV": str(self.venv), "LANG": "C.UTF-8",
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+#: conda-forge names whose PyPI name differs (the rest are the same).
+CONDA_TO_PYPI = {"brotli-python": "brotli", "python-fastjsonschema": "fastjsonschema",
+                 "nbconvert-core": "nbconvert", "jupyterhub-base": "jupyterhub",
+                 "python-tzdata": "tzdata"}
+
+
+def conda_lock_to_pip(lock: str) -> list[str]:
+    """``name==version`` for the Python packages of an explicit conda lock. A conda-forge
+    Python package has a build string starting with ``py`` (``pyhd8ed1ab_0`` for pure Python,
+    ``py311h...`` for compiled); C libraries, ``python`` itself and metapackages do not."""
+    pins = {}
+    for line in lock.splitlines():
+        if not line.startswith("https://"):
+            continue
+        filename = line.split("#", 1)[0].rsplit("/", 1)[1]
+        filename = re.sub(r"\.(conda|tar\.bz2)$", "", filename)
+        name, version, build = filename.rsplit("-", 2)
+        if build.startswith("py") and name != "python":
+            pins[canonicalize_name(CONDA_TO_PYPI.get(name, name))] = version
+    return [f"{name}=={version}" for name, version in sorted(pins.items())]
+
+
+def repo2docker_base(python_version: str, into: pathlib.Path, env: dict[str, str]) -> list[str]:
+    """The base pins of the current repo2docker release, read from its wheel's conda lock."""
+    got = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(into),
+                "jupyter-repo2docker"], cwd=into, env=env, timeout=PIP_TIMEOUT,
+               what="pip download jupyter-repo2docker")
+    if got.returncode != 0:
+        _unavailable(f"pip download jupyter-repo2docker failed: {got.stderr[-1500:]}")
+    [wheel] = into.glob("jupyter_repo2docker-*.whl")
+    import zipfile
+
+    name = f"repo2docker/buildpacks/conda/environment.py-{python_version}-linux-64.lock"
+    with zipfile.ZipFile(wheel) as archive:
+        if name not in archive.namelist():
+            pytest.fail(f"{wheel.name} has no {name}: repo2docker no longer supports Python "
+                        f"{python_version}; change binder/runtime.txt")
+        pins = conda_lock_to_pip(archive.read(name).decode())
+    (into / "repo2docker-version.txt").write_text(wheel.name)
+    return pins
 
 
 def _pip_cache() -> str:
@@ -147,15 +199,22 @@ def binder_image(tmp_path_factory: pytest.TempPathFactory) -> BinderImage:
     made = subprocess.run([python, "-m", "venv", str(venv)], capture_output=True, text=True,
                           timeout=120)
     assert made.returncode == 0, f"python -m venv failed: {made.stderr}"
-    image = BinderImage(repo, venv)
+    image = BinderImage(repo, venv, {}, subprocess.CompletedProcess([], 0), {})
     env = {**image.env(), "PIP_CACHE_DIR": _pip_cache()}
+    vpython = str(venv / "bin" / "python")
 
-    # What Binder installs, plus the test tools it does not need, at the versions the suite uses
-    # (pytest-timeout so that the repository's pytest settings bound every notebook).
-    tools = [f"{name}=={importlib.metadata.version(name)}"
-             for name in ("pytest", "pytest-timeout", "nbval")]
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-           "-r", str(repo / "binder" / "requirements.txt"), *tools]
+    # repo2docker's base environment, as its lock file pins it (no dependency resolution:
+    # conda installed exactly these).
+    base_pins = repo2docker_base(version, base, env)
+    image.base = {canonicalize_name(p.split("==")[0]): p.split("==")[1] for p in base_pins}
+    done = _run([vpython, "-m", "pip", "install", "--quiet", "--no-deps", *base_pins], cwd=base,
+                env=env, timeout=PIP_TIMEOUT, what="installing repo2docker's base")
+    if done.returncode != 0:
+        _unavailable(f"installing repo2docker's base pins failed: {done.stderr[-1500:]}")
+
+    # Then what Binder installs on top, as repo2docker runs it.
+    pip = [vpython, "-m", "pip", "install", "--quiet", "-r",
+           str(repo / "binder" / "requirements.txt")]
     done = _run(pip, cwd=repo, env=env, timeout=PIP_TIMEOUT, what="pip install -r requirements")
     if done.returncode != 0:
         _unavailable(f"pip install -r binder/requirements.txt failed: {done.stderr[-1500:]}")
@@ -165,6 +224,21 @@ def binder_image(tmp_path_factory: pytest.TempPathFactory) -> BinderImage:
     assert post.returncode == 0, (
         f"binder/postBuild failed (exit {post.returncode}):\n{post.stdout[-1500:]}\n"
         f"{post.stderr[-3000:]}")
+    image.pip_check = _run([vpython, "-m", "pip", "check"], cwd=base, env=env, timeout=120,
+                           what="pip check")
+    frozen = _run([vpython, "-m", "pip", "list", "--format=freeze"], cwd=base, env=env,
+                  timeout=120, what="pip list").stdout
+    image.frozen = {canonicalize_name(line.split("==")[0]): line.split("==")[1]
+                    for line in frozen.splitlines() if "==" in line}
+
+    # The test tools Binder does not have, at the versions the suite uses (pytest-timeout so
+    # that the repository's pytest settings bound every notebook); after the checks above.
+    tools = [f"{name}=={importlib.metadata.version(name)}"
+             for name in ("pytest", "pytest-timeout", "nbval")]
+    done = _run([vpython, "-m", "pip", "install", "--quiet", *tools], cwd=base, env=env,
+                timeout=PIP_TIMEOUT, what="pip install test tools")
+    assert done.returncode == 0, done.stderr[-1500:]
+
     # The package now comes from the venv, not from the checkout this test runs in.
     where = _run([str(venv / "bin" / "python"), "-c",
                   "import tutorial_kit, sys; print(tutorial_kit.__file__)"],
@@ -318,3 +392,108 @@ def test_every_notebook_under_binder_start(binder_image: BinderImage) -> None:
         methods = {r["method"] for r in _notebook_calls(launch.exports["TASKCLUSTER_ROOT_URL"])}
         # The lessons create, claim and complete tasks and read artifacts on that mock.
         assert {"createTask", "status", "claimWork", "reportCompleted"} <= methods, methods
+
+
+# --- the image on repo2docker's real base (slow) -----------------------------------------------
+
+def test_conda_lock_lines_become_pip_pins() -> None:
+    lock = "\n".join([
+        "@EXPLICIT",
+        "https://conda.anaconda.org/conda-forge/linux-64/openssl-3.5.4-h26f9b46_0.conda#abc",
+        "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.14-hd63d673_1_cpython.conda#a",
+        "https://conda.anaconda.org/conda-forge/noarch/jupyterlab-4.4.9-pyhd8ed1ab_0.conda#b",
+        "https://conda.anaconda.org/conda-forge/linux-64/pyzmq-27.1.0-py311h2315fbb_0.conda#c",
+        "https://conda.anaconda.org/conda-forge/noarch/nbconvert-core-7.16.6-pyh29332c3_0.conda#d",
+        "https://conda.anaconda.org/conda-forge/noarch/typing-extensions-4.15.0-h396c80c_0.conda#e",
+        "https://conda.anaconda.org/conda-forge/noarch/typing_extensions-4.15.0-pyh_0.conda#f",
+        "https://conda.anaconda.org/conda-forge/noarch/_openmp_mutex-4.5-2_gnu.tar.bz2#g"])
+    assert conda_lock_to_pip(lock) == ["jupyterlab==4.4.9", "nbconvert==7.16.6",
+                                       "pyzmq==27.1.0", "typing-extensions==4.15.0"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_image_passes_pip_check(binder_image: BinderImage) -> None:
+    check = binder_image.pip_check
+    assert check.returncode == 0, f"pip check on the Binder image:\n{check.stdout}{check.stderr}"
+    # the base really is repo2docker's (its Jupyter server came from the lock, not from us)
+    assert binder_image.base.get("notebook") and binder_image.base.get("jupyter-server")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_everything_moved_beyond_the_base_is_pinned(binder_image: BinderImage) -> None:
+    """A launch must not change from week to week: every package that requirements.txt adds
+    or moves beyond repo2docker's (locked) base is pinned there, at the version installed."""
+    pins = {canonicalize_name(req.name): str(next(iter(req.specifier)).version)
+            for req in _requirements()}
+    floating = {name: version for name, version in binder_image.frozen.items()
+                if binder_image.base.get(name) != version and name != "tutorial-kit"
+                and pins.get(name) != version}
+    assert not floating, ("binder/requirements.txt leaves these unpinned (or pinned to another "
+                          f"version than pip installed): {sorted(floating.items())}")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_jupyterlab_starts_with_its_extensions(binder_image: BinderImage) -> None:
+    env = {**binder_image.env(), "JUPYTER_PLATFORM_DIRS": "1"}
+    listed = _run([str(binder_image.venv / "bin" / "jupyter"), "labextension", "list"],
+                  cwd=binder_image.repo, env=env, timeout=120, what="jupyter labextension list")
+    text = listed.stdout + listed.stderr
+    for name in ("@jupyter-widgets/jupyterlab-manager", "@jupyter-notebook/lab-extension"):
+        line = next((line for line in text.splitlines() if name in line), "")
+        assert "enabled" in line and "OK" in line, f"{name} is not enabled and OK:\n{text}"
+    assert "X " not in text and "incompatible" not in text.lower(), text
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = "binder-test"
+    proc = subprocess.Popen(
+        [str(binder_image.repo / "binder" / "start"), "jupyter", "lab", "--no-browser",
+         "--allow-root", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}"],
+        cwd=binder_image.repo, env=binder_image.env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    exports: dict[str, str] = {}
+    try:
+        deadline = time.monotonic() + LAUNCH_TIMEOUT
+        while True:
+            assert proc.poll() is None, proc.stdout.read()[-3000:] if proc.stdout else ""
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/lab/api/extensions",
+                                   headers={"Authorization": f"token {token}"}, timeout=5)
+                if answer.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "JupyterLab did not answer"
+            time.sleep(0.5)
+        # the server's extension manager names them by their Python distributions
+        served = {ext["name"]: ext for ext in answer.json()}
+        for name in ("jupyter-widgets-jupyterlab-manager", "jupyter-notebook-lab-extension"):
+            assert name in served, sorted(served)
+            assert served[name].get("enabled", True) is not False, served[name]
+            assert served[name].get("status", "ok") in ("ok", "", None), served[name]
+        exports = _exports(binder_image.repo)
+        _check_mock(exports)  # the server's sessions inherit a live mock queue
+    finally:
+        _stop_group(proc.pid, exports.get("TASKCLUSTER_ROOT_URL"))
+        try:
+            proc.wait(STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_lesson_one_under_binder_start(binder_image: BinderImage) -> None:
+    with binder_start(binder_image, "python", "-m", "pytest", "-p", "no:cacheprovider",
+                      "--nbval-lax", "--nbval-sanitize-with", "notebooks/sanitize.cfg",
+                      "notebooks/01-create-task.ipynb") as launch:
+        result = launch.result
+        assert result.returncode == 0, \
+            f"nbval failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+        assert re.search(r"\b\d+ passed\b", result.stdout), result.stdout[-2000:]
+        methods = {r["method"] for r in _notebook_calls(launch.exports["TASKCLUSTER_ROOT_URL"])}
+        assert "createTask" in methods, methods

@@ -14,6 +14,9 @@ from .options import optionsFromEnvironment
 from .slugid import slugid
 from .sync import Queue
 
+#: The official clients' spelling (``taskcluster.slugId()``), so their examples run unchanged.
+slugId = slugid
+
 __all__ = [
     "ArtifactError",
     "AsyncQueue",
@@ -25,5 +28,6 @@ __all__ = [
     "fromNow",
     "fromNowJSON",
     "optionsFromEnvironment",
+    "slugId",
     "slugid",
 ]

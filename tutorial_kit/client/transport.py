@@ -19,9 +19,32 @@ def ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+#: Hosts answered in this process, not over the network: an in-process mock queue
+#: (``tutorial_kit.mock.inprocess``) registers ``host -> (sync, async transport)`` here, so every
+#: client of the package (Queue, MockControl, widgets, the mock's own workers) reaches it by its
+#: rootUrl alone.
+IN_PROCESS: dict[str, tuple[httpx.BaseTransport, httpx.AsyncBaseTransport]] = {}
+
+
+class _Transport(httpx.HTTPTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        routed = IN_PROCESS.get(request.url.host) if IN_PROCESS else None
+        if routed is not None:
+            return routed[0].handle_request(request)
+        return super().handle_request(request)
+
+
+class _AsyncTransport(httpx.AsyncHTTPTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        routed = IN_PROCESS.get(request.url.host) if IN_PROCESS else None
+        if routed is not None:
+            return await routed[1].handle_async_request(request)
+        return await super().handle_async_request(request)
+
+
 def sync_transport() -> httpx.HTTPTransport:
-    return httpx.HTTPTransport(socket_options=NODELAY, verify=ssl_context())
+    return _Transport(socket_options=NODELAY, verify=ssl_context())
 
 
 def async_transport() -> httpx.AsyncHTTPTransport:
-    return httpx.AsyncHTTPTransport(socket_options=NODELAY, verify=ssl_context())
+    return _AsyncTransport(socket_options=NODELAY, verify=ssl_context())

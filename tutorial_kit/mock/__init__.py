@@ -1,7 +1,8 @@
 """The mock queue: a wire-compatible Taskcluster Queue v1 service for the tutorials.
 
 ``start()`` runs one in a background thread and returns a :class:`MockQueue` handle
-(``root_url``, ``credentials``, ``env()``, ``stop()``). Imports are lazy, so importing
+(``root_url``, ``credentials``, ``env()``, ``stop()``); ``start(in_process=True)`` runs the same
+application with no server or socket (``inprocess.py``). Imports are lazy, so importing
 ``tutorial_kit.mock`` does not load the server until it is used.
 """
 

@@ -155,8 +155,13 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
           workers: bool = True, prefix: str = "", strict: bool = False,
           check_output: bool | None = None, deadline_delay: float = 0.0,
           shell_queues: Sequence[str] | None = None, sandbox: Any = None,
-          mode: str = "mock") -> MockQueue:
+          mode: str = "mock", in_process: bool = False,
+          loop: asyncio.AbstractEventLoop | None = None) -> MockQueue:
     """Start a mock queue in a background thread; returns once it accepts connections.
+
+    ``in_process=True``: no server and no socket; the same application behind httpx transports
+    that call it in this process (an :class:`~tutorial_kit.mock.inprocess.InProcessMock`, with
+    the built-in workers only; ``loop`` a running loop to use instead of a thread of its own).
 
     ``db``: a SQLite file to keep tasks across restarts (in memory when None).
     ``claim_timeout``: seconds a claim lasts; ``claim_wait``: how long an empty ``claimWork``
@@ -200,6 +205,16 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
                    strict=strict, control_client_id=client_id)
     app.mode = mode
 
+    credentials = {"clientId": client_id, "accessToken": token}
+    if in_process:
+        from .inprocess import launch_in_process
+
+        try:
+            return launch_in_process(app, credentials=credentials, workers=workers, loop=loop,
+                                     shell_queues=shell_queues)
+        except (ValueError, RuntimeError):
+            backend.close()
+            raise
     try:
         mock = launch(app, host=host, port=port,
                       credentials={"clientId": client_id, "accessToken": token})
