@@ -26,6 +26,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+# first: imports jsonschema with its IRI grammar (rfc3987_syntax, ~1 s) built on first use
+from tutorial_kit._jsonschema import jsonschema  # noqa: F401  # isort: skip
+
 from jsonschema import Draft6Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
