@@ -2,7 +2,8 @@
 
 Prints, from one run, for 1, 8 and 32 concurrent clients: ``status`` and ``createTask``
 requests/s and p50/p99 latency for the mock queue and for the bare endpoint
-(``benchmarks/bare_app.py``, same uvicorn settings), and the mock/bare throughput ratio.
+(``benchmarks/bare_app.py``: uvicorn with its standard extras, httptools and uvloop), and the
+mock/bare throughput ratio. The first line says which parser and loop each server runs.
 Targets (issue 3): ``status`` >= 0.75 of bare at 8 clients, ``createTask`` p50 <= 2 ms
 (1 client); issue 7 asks ``status`` >= 0.75 of bare.
 
