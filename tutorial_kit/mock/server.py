@@ -252,9 +252,10 @@ KEEP_ALIVE_SECONDS = 75
 #: uvicorn's event loop and HTTP parser: "auto" takes uvloop and httptools (uvicorn's standard
 #: extras, dependencies of the package where the platform has them), about 1.5x the requests a
 #: second of asyncio and h11, which serve wherever they are missing ("asyncio", "h11" force them;
-#: see ``protocols`` for how either answers a request it cannot parse).
-LOOP = "auto"
-HTTP = "auto"
+#: see ``protocols`` for how either answers a request it cannot parse). The environment variables
+#: ``TUTORIAL_KIT_MOCK_LOOP`` / ``TUTORIAL_KIT_MOCK_HTTP`` set them for a process.
+LOOP = os.environ.get("TUTORIAL_KIT_MOCK_LOOP", "auto")
+HTTP = os.environ.get("TUTORIAL_KIT_MOCK_HTTP", "auto")
 
 
 def _new_loop(config: uvicorn.Config) -> asyncio.AbstractEventLoop:
