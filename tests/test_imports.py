@@ -101,3 +101,17 @@ def test_a_first_cell_loads_no_pandas_and_no_iri_grammar() -> None:
     assert out["read"] is True
     assert out["pandas"] is False
     assert out["grammar"] is False
+
+
+def test_the_schema_registry_is_built_on_first_use() -> None:
+    from tutorial_kit.mock import validation
+
+    validation._package_documents.cache_clear()
+    validator = validation.Validator()
+    assert validation._package_documents.cache_info().currsize == 0
+    assert "_registry" not in vars(validator)
+    with pytest.raises(validation.InputValidationError) as refused:
+        validator.validate_input("create-task-request.json", {"taskQueueId": "a/b"})
+    assert "must have required property" in str(refused.value)
+    assert "_registry" in vars(validator)
+    assert "queue/v1/create-task-request.json" in validator.schema_names()
