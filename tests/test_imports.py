@@ -115,3 +115,21 @@ def test_the_schema_registry_is_built_on_first_use() -> None:
     assert "must have required property" in str(refused.value)
     assert "_registry" in vars(validator)
     assert "queue/v1/create-task-request.json" in validator.schema_names()
+
+
+def test_frames_import_pandas_only_when_a_frame_is_made() -> None:
+    out = _run("""
+        import json, sys
+        from tutorial_kit import frames
+        before = "pandas" in sys.modules
+        frame = frames.runs_frame({"status": {"runs": [
+            {"runId": 0, "state": "completed", "reasonCreated": "scheduled",
+             "reasonResolved": "completed", "scheduled": "2026-01-01T00:00:00.000Z",
+             "started": "2026-01-01T00:00:01.000Z", "resolved": "2026-01-01T00:00:03.000Z"}]}})
+        print(json.dumps({"before": before, "after": "pandas" in sys.modules,
+                          "type": type(frame).__name__, "ran": str(frame["ran"][0]),
+                          "real": frames.pd is sys.modules.get("pandas")}))
+    """)
+    assert out["before"] is False and out["after"] is True
+    assert out["type"] == "DataFrame" and out["ran"] == "0 days 00:00:02"
+    assert out["real"] is True  # the stand-in gave way to pandas itself
