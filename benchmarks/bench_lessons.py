@@ -6,7 +6,9 @@ kernel stop), each measured ``BENCH_ROUNDS`` (3) times in alternating rounds, th
 their ratio (target <= 1.5), then where the lessons' seconds go: per notebook the kernel start
 (nbval's setup of cell 0) and the cells, and the slowest cells, from pytest's durations.
 
-Run: ``python -m benchmarks.bench_lessons``.
+Run: ``python -m benchmarks.bench_lessons``; ``BENCH_LESSONS_DIR`` names another folder of
+notebooks to time (say, lessons with a change under consideration, beside a copy of
+``notebooks/conftest.py`` and ``sanitize.cfg``).
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def one_cell_notebooks(folder: pathlib.Path, count: int) -> list[str]:
 
 
 def main() -> None:
-    lessons = sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
+    folder = pathlib.Path(os.environ.get("BENCH_LESSONS_DIR") or ROOT / "notebooks")
+    lessons = sorted(str(p) for p in folder.glob("*.ipynb"))
     lesson_runs, baseline_runs = [], []
     last_cells: list[tuple[float, str, str, int]] = []
     summary = ""
