@@ -7,6 +7,11 @@ process starts one mock queue (with its built-in workers), and each notebook's k
 with that mock's three variables in its environment. A kernel then imports only the client, not
 the server, the validator and the workers, which was most of a lesson's first cell.
 
+With ``TUTORIAL_KIT_SEED`` set (``make test`` sets it, so that every kernel makes the same
+ids), each notebook's kernel gets that seed with the notebook's name appended: its ids are still
+the same at every run, and no longer the same as another notebook's on the shared queue (where
+the second ``createTask`` of an id would be a conflict).
+
 Nothing is done when ``TASKCLUSTER_ROOT_URL`` is already set (the lessons then run against that
 deployment), or with ``TUTORIAL_KIT_NBVAL_EMBEDDED=1``: each kernel then starts its own embedded
 mock, as ``connect()`` does for a kernel started outside JupyterLab.
@@ -39,7 +44,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         from tutorial_kit.mock import start
 
         _mock = start()
-    for name, value in _mock.env().items():
+    env = dict(_mock.env())
+    seed = os.environ.get("TUTORIAL_KIT_SEED")
+    if seed:
+        env["TUTORIAL_KIT_SEED"] = f"{seed}:{item.path.stem}"
+    for name, value in env.items():
         _saved[name] = os.environ.get(name)
         os.environ[name] = value
 
