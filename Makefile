@@ -52,9 +52,12 @@ chromium:
 	  fi; \
 	fi
 
+# One pytest worker per core (pytest-xdist); --dist loadfile keeps each test module and each
+# notebook (its cells run in order, in one kernel) on one worker.
 test: $(TEST_STAMP) chromium
 	TUTORIAL_KIT_SEED=20261128 $(PY) -m pytest -p no:cacheprovider tests notebooks \
-	  --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
+	  --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15 \
+	  -n auto --dist loadfile
 
 test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -x -q tests -m "not browser"

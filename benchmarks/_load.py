@@ -26,6 +26,16 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     errors: int
+    #: CPU seconds the server process used while requests were measured (None: not sampled)
+    server_cpu: float | None = None
+
+    @property
+    def cpu_us(self) -> float:
+        """The server's CPU microseconds per request: unlike throughput, hardly moved by other
+        processes competing for the machine's cores."""
+        if self.server_cpu is None or not self.requests:
+            return float("nan")
+        return self.server_cpu / self.requests * 1e6
 
     @property
     def rps(self) -> float:
@@ -38,9 +48,16 @@ class Result:
         return data[min(len(data) - 1, int(q * len(data)))]
 
     def line(self) -> str:
+        cpu = f"  server CPU {self.cpu_us:5.0f} us/req" if self.server_cpu is not None else ""
         return (f"{self.label:<28} clients={self.clients:>2}  {self.rps:8.0f} req/s  "
                 f"p50 {self.pct(0.50):6.2f} ms  p99 {self.pct(0.99):6.2f} ms  "
-                f"errors {self.errors}")
+                f"errors {self.errors}{cpu}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads so far (Linux)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(argv: list[str], ready: re.Pattern[str], env: dict | None = None,
@@ -65,7 +82,8 @@ PYTHON = sys.executable
 
 
 async def run_raw_load(label: str, clients: int, seconds: float, host: str, port: int,
-                       make_request: Callable[[int], bytes], *, warmup: float = 0.5) -> Result:
+                       make_request: Callable[[int], bytes], *, warmup: float = 0.5,
+                       server_pid: int | None = None) -> Result:
     """A closed-loop load on raw asyncio streams (HTTP/1.1 keep-alive, one connection per
     client) instead of httpx: a generator this light leaves the server as the bottleneck on a
     small machine, where httpx's own cost would cap both servers alike and hide the ratio.
@@ -107,5 +125,16 @@ async def run_raw_load(label: str, clients: int, seconds: float, host: str, port
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker(n) for n in range(clients)))
-    return Result(label, clients, counter, seconds, latencies, errors)
+    cpu: list[float] = []
+
+    async def sample_cpu() -> None:
+        # the server's CPU over the measured window only, as the requests are counted
+        await asyncio.sleep(max(0.0, start_measure - time.perf_counter()))
+        cpu.append(cpu_seconds(server_pid))
+        await asyncio.sleep(max(0.0, stop - time.perf_counter()))
+        cpu.append(cpu_seconds(server_pid))
+
+    samplers = [sample_cpu()] if server_pid is not None and os.path.exists("/proc") else []
+    await asyncio.gather(*(worker(n) for n in range(clients)), *samplers)
+    return Result(label, clients, counter, seconds, latencies, errors,
+                  cpu[1] - cpu[0] if len(cpu) == 2 else None)

@@ -2,10 +2,11 @@
 
 It answers ``GET /api/queue/v1/task/<taskId>/status`` with a fixed status structure of the same
 size as the mock's, and ``PUT /api/queue/v1/task/<taskId>`` by echoing a small JSON body, with
-nothing else: no auth, no validation, no store. Uvicorn runs with the same settings as the mock
-queue's server (``tutorial_kit.mock.server._run_in_thread``): asyncio loop, h11, no access log,
-no lifespan, no websockets, the same keep-alive; the same listening socket (``server._bind``); in
-a thread beside the main thread like the mock.
+nothing else: no auth, no validation, no store. Uvicorn runs with its standard extras, the
+fastest it serves: httptools and uvloop where they are installed (``BARE_HTTP`` / ``BARE_LOOP``
+name others, e.g. ``h11`` / ``asyncio``), no access log, no lifespan, no websockets, the mock's
+keep-alive; the same listening socket (``server._bind``); in a thread beside the main thread
+like the mock.
 
 Run: ``python -m benchmarks.bare_app`` prints ``export TASKCLUSTER_ROOT_URL=...`` and serves on a
 free loopback port until killed (the same first line as ``tutorial-kit mock-queue serve``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import threading
@@ -57,14 +59,16 @@ app = Starlette(routes=[Route("/api/queue/v1/task/{taskId}/status", status, meth
 def main() -> int:
     # The mock's own listening socket (TCP_NODELAY, backlog), so only the app differs.
     sock = _bind("127.0.0.1", 0)
-    # The same uvicorn settings as tutorial_kit.mock.server._run_in_thread.
+    # uvicorn with its standard extras (httptools, uvloop) unless told otherwise: the floor.
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            loop="asyncio", ws="none", timeout_graceful_shutdown=3,
-                            timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                            loop=os.environ.get("BARE_LOOP", "auto"),
+                            http=os.environ.get("BARE_HTTP", "auto"), ws="none",
+                            timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     server = uvicorn.Server(config)
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
+        factory = config.get_loop_factory()
+        loop = factory() if factory is not None else asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         loop.run_until_complete(server.serve(sockets=[sock]))
 

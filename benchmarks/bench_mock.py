@@ -2,7 +2,8 @@
 
 Prints, from one run, for 1, 8 and 32 concurrent clients: ``status`` and ``createTask``
 requests/s and p50/p99 latency for the mock queue and for the bare endpoint
-(``benchmarks/bare_app.py``, same uvicorn settings), and the mock/bare throughput ratio.
+(``benchmarks/bare_app.py``: uvicorn with its standard extras, httptools and uvloop), and the
+mock/bare throughput ratio. The first line says which parser and loop each server runs.
 Targets (issue 3): ``status`` >= 0.75 of bare at 8 clients, ``createTask`` p50 <= 2 ms
 (1 client); issue 7 asks ``status`` >= 0.75 of bare.
 
@@ -14,7 +15,9 @@ Hawk-signed for both servers, so both pay the same client cost; the bare server 
 Status calls are anonymous, as a learner's poll is.
 
 Two processes share two CPUs with the load generator here, so one measurement of a cell moves
-by 5-10 % from run to run. Each cell is therefore measured in ``BENCH_ROUNDS`` rounds (default
+by 5-10 % from run to run (far more when other work loads the machine: then the servers' CPU
+microseconds per request, sampled from ``/proc`` over the same window, are the steadier
+figure, and their ratio bare/mock stands for the throughput ratio of a server-bound run). Each cell is therefore measured in ``BENCH_ROUNDS`` rounds (default
 3) that alternate mock and bare, and the round with the median throughput is reported for each.
 
 ``BENCH_SECONDS`` sets the measuring time per round (default 2 s).
@@ -39,7 +42,9 @@ from ._load import PYTHON, Result, run_raw_load, start_server
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
 ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
-CLIENTS = (1, 8, 32)
+CLIENTS = tuple(int(c) for c in os.environ.get("BENCH_CLIENTS", "1,8,32").split(","))
+#: ``BENCH_ONLY=status`` measures the status rows only (the target's row, more rounds in less time)
+ONLY = os.environ.get("BENCH_ONLY", "")
 TASK_QUEUE = "bench/worker"
 EXPORT = re.compile(r"export TASKCLUSTER_ROOT_URL=(\S+)")
 
@@ -100,10 +105,15 @@ def make_create(root_url: str, creds: Credentials):
     return root_url, request
 
 
+#: root URL -> the pid of the server process behind it, to sample its CPU time
+PIDS: dict[str, int] = {}
+
+
 def measure(label: str, make, clients: int) -> Result:
     root_url, request = make
     host, port = _host_port(root_url)
-    return asyncio.run(run_raw_load(label, clients, SECONDS, host, port, request))
+    return asyncio.run(run_raw_load(label, clients, SECONDS, host, port, request,
+                                    server_pid=PIDS.get(root_url)))
 
 
 def median(results: list[Result]) -> Result:
@@ -120,7 +130,11 @@ def compare(method: str, mock_make, bare_make) -> dict[int, tuple[Result, Result
         mock, bare = median(mocks), median(bares)
         print(mock.line(), flush=True)
         print(bare.line(), flush=True)
-        print(f"{'':<28} ratio mock/bare = {mock.rps / bare.rps:.2f}", flush=True)
+        rounds = sorted(m.rps / b.rps for m, b in zip(mocks, bares))
+        cpu = sorted(b.cpu_us / m.cpu_us for m, b in zip(mocks, bares))
+        print(f"{'':<28} ratio mock/bare = {mock.rps / bare.rps:.2f} (rounds "
+              f"{rounds[0]:.2f}-{rounds[-1]:.2f}); by server CPU per request: median "
+              f"{cpu[len(cpu) // 2]:.2f} (rounds {cpu[0]:.2f}-{cpu[-1]:.2f})", flush=True)
         rows[clients] = (mock, bare)
     return rows
 
@@ -157,9 +171,26 @@ def status_while_writing(status_make, create_make, clients: int) -> Result:
     return asyncio.run(run())
 
 
+def _stack(module: str) -> str:
+    """The parser and loop uvicorn runs in ``module``'s server (both use "auto" unless set)."""
+    import importlib.util
+
+    if module == "benchmarks.bare_app":
+        http, loop = os.environ.get("BARE_HTTP", "auto"), os.environ.get("BARE_LOOP", "auto")
+    else:
+        from tutorial_kit.mock import server
+        http, loop = server.HTTP, server.LOOP
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http} + {loop}"
+
+
 def main() -> None:
     mock_proc, root_url, creds = start_mock()
     bare_proc, bare_url = start_bare()
+    PIDS.update({root_url: mock_proc.pid, bare_url: bare_proc.pid})
     try:
         task_id = slugid()
         body = task_body()
@@ -171,8 +202,14 @@ def main() -> None:
         ).raise_for_status()
         print(f"{SECONDS:g} s per round, median of {ROUNDS} alternating rounds per cell; "
               f"clients {', '.join(map(str, CLIENTS))}; {os.cpu_count()} CPUs", flush=True)
+        print(f"uvicorn: mock on {_stack('tutorial_kit.mock.server')}, bare on "
+              f"{_stack('benchmarks.bare_app')}", flush=True)
         status = compare("status", make_status(root_url, task_id),
                          make_status(bare_url, task_id))
+        if ONLY == "status":
+            print("\nstatus throughput mock/bare: " + ", ".join(
+                f"{c} clients {status[c][0].rps / status[c][1].rps:.2f}" for c in CLIENTS))
+            return
         busy = median([status_while_writing(make_status(root_url, task_id),
                                             make_create(root_url, creds), 8)
                        for _ in range(ROUNDS)])

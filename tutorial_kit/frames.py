@@ -9,9 +9,23 @@ plus ids and then fetches every page itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    class _PandasOnFirstUse:
+        """Stands for ``pandas`` until a function here first uses it, then gives way to it:
+        ``list_artifacts``/``list_task_group`` (the artifact browser's listing) need no pandas,
+        and importing it costs a kernel half a second or more."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pandas
+
+            globals()["pd"] = pandas
+            return getattr(pandas, name)
+
+    pd = _PandasOnFirstUse()
 
 from tutorial_kit import drive, render
 from tutorial_kit.drive import Call, Plan, pages

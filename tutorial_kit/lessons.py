@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from tutorial_kit.mockctl import MockControl, MockOnlyError
@@ -119,26 +120,43 @@ def builtin_task(outcome: str = "succeed", **fields: Any) -> dict:
     return tutorial_task(task_queue=f"built-in/{outcome}", **fields)
 
 
+#: The first pause between two polls of a wait helper; each pause is half again as long as the
+#: one before, up to the helper's ``interval``: a task that resolves at once (the built-in
+#: workers, a shell command of a few milliseconds) is seen at once, a long one costs no more
+#: requests than a fixed interval would.
+FIRST_PAUSE = 0.02
+
+
+def _pauses(interval: float) -> Iterator[float]:
+    pause = min(FIRST_PAUSE, interval)
+    while True:
+        yield pause
+        pause = min(pause * 1.5, interval)
+
+
 def wait_resolved(queue: Any, task_id: str, *, timeout: float = 120.0, interval: float = 0.25,
                   states: tuple[str, ...] = RESOLVED) -> dict:
     """Poll ``status`` until the task is in one of ``states``; return the status structure.
 
-    Bounded: raises TimeoutError after ``timeout`` seconds with the last state it saw.
+    Polls quickly at first, then every ``interval`` seconds. Bounded: raises TimeoutError after
+    ``timeout`` seconds with the last state it saw.
     """
     give_up = time.monotonic() + timeout
+    pauses = _pauses(interval)
     while True:
         status = queue.status(task_id)["status"]
         if status["state"] in states:
             return status
         if time.monotonic() > give_up:
             raise TimeoutError(f"task {task_id} still {status['state']!r} after {timeout:g} s")
-        time.sleep(interval)
+        time.sleep(next(pauses))
 
 
 def wait_for_run(queue: Any, task_id: str, run_id: int, state: str, *, timeout: float = 60.0,
                  interval: float = 0.1) -> dict:
     """Poll until run ``run_id`` exists and is in ``state``; return the status structure."""
     give_up = time.monotonic() + timeout
+    pauses = _pauses(interval)
     while True:
         status = queue.status(task_id)["status"]
         runs = status["runs"]
@@ -148,7 +166,7 @@ def wait_for_run(queue: Any, task_id: str, run_id: int, state: str, *, timeout: 
             seen = runs[run_id]["state"] if len(runs) > run_id else "absent"
             raise TimeoutError(f"run {run_id} of {task_id} is {seen!r}, not {state!r}, "
                                f"after {timeout:g} s")
-        time.sleep(interval)
+        time.sleep(next(pauses))
 
 
 def runs_summary(status: dict) -> list[tuple]:

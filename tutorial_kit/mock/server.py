@@ -30,6 +30,7 @@ import uvicorn
 
 from .app import QueueApp
 from .auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
+from .protocols import http_protocol
 from .requestlog import RequestLog
 
 log = logging.getLogger("tutorial_kit.mock")
@@ -268,9 +269,25 @@ def launch(app: QueueApp, *, host: str = "127.0.0.1", port: int = 0,
 KEEP_ALIVE_SECONDS = 75
 
 
+#: uvicorn's event loop and HTTP parser: "auto" takes uvloop and httptools (uvicorn's standard
+#: extras, dependencies of the package where the platform has them), about 1.5x the requests a
+#: second of asyncio and h11, which serve wherever they are missing ("asyncio", "h11" force them;
+#: see ``protocols`` for how either answers a request it cannot parse). The environment variables
+#: ``TUTORIAL_KIT_MOCK_LOOP`` / ``TUTORIAL_KIT_MOCK_HTTP`` set them for a process.
+LOOP = os.environ.get("TUTORIAL_KIT_MOCK_LOOP", "auto")
+HTTP = os.environ.get("TUTORIAL_KIT_MOCK_HTTP", "auto")
+
+
+def _new_loop(config: uvicorn.Config) -> asyncio.AbstractEventLoop:
+    """A fresh event loop of the kind ``config.loop`` names (uvloop's where installed)."""
+    factory = config.get_loop_factory()
+    return factory() if factory is not None else asyncio.new_event_loop()
+
+
 def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
     config = uvicorn.Config(mock.app, log_level="warning", access_log=False, lifespan="off",
-                            loop="asyncio", ws="none", timeout_graceful_shutdown=3,
+                            loop=LOOP, http=http_protocol(HTTP), ws="none",
+                            timeout_graceful_shutdown=3,
                             timeout_keep_alive=KEEP_ALIVE_SECONDS)
     server = uvicorn.Server(config)
     mock._server = server
@@ -307,7 +324,7 @@ def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
                 pass
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop(config)
         asyncio.set_event_loop(loop)
         mock._loop = loop
         try:
@@ -330,7 +347,7 @@ def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
             mock.stop()
             raise RuntimeError("the mock queue did not start within "
                                f"{STARTUP_TIMEOUT:.0f} s")
-        time.sleep(0.01)
+        time.sleep(0.002)  # startup takes a few ms: a coarser step would be most of the wait
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,

@@ -26,6 +26,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+# first: imports jsonschema with its IRI grammar (rfc3987_syntax, ~1 s) built on first use
+from tutorial_kit._jsonschema import jsonschema  # noqa: F401  # isort: skip
+
 from jsonschema import Draft6Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
@@ -355,16 +358,28 @@ class Validator:
     """The schema registry of the mock queue; see the module docstring."""
 
     def __init__(self) -> None:
-        self._schemas, self._references = _package_documents()
+        # The documents and the registry are read and built on first use, not here: a mock
+        # starts (a kernel's first cell) without reading every schema file.
+        self._validators: dict[str, Draft6Validator] = {}
+        self._plans: dict[str, _Plan] = {}
+
+    @property
+    def _schemas(self) -> dict[str, Any]:
+        return _package_documents()[0]
+
+    @property
+    def _references(self) -> dict[str, Any]:
+        return _package_documents()[1]
+
+    @functools.cached_property
+    def _registry(self) -> Registry:
         resources_ = [
             (_ORIGIN + doc["$id"].split("#", 1)[0],
              Resource.from_contents(doc, default_specification=DRAFT6))
             for doc in self._schemas.values()
         ]
         # draft-06 itself is the one outside target (metaschema.json points at it)
-        self._registry: Registry = Registry().with_resources(resources_).combine(SPECIFICATIONS)
-        self._validators: dict[str, Draft6Validator] = {}
-        self._plans: dict[str, _Plan] = {}
+        return Registry().with_resources(resources_).combine(SPECIFICATIONS)
 
     # -- lookups ---------------------------------------------------------------------------
 

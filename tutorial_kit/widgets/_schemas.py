@@ -11,10 +11,12 @@ import threading
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-import jsonschema
 import referencing
 import referencing.jsonschema
 from referencing.exceptions import Unresolvable
+
+# jsonschema with its IRI grammar (rfc3987_syntax, ~1 s at import) built on first use
+from tutorial_kit._jsonschema import jsonschema
 
 from ._client import get_json
 
