@@ -153,8 +153,7 @@ def settle(exercise, words: str, timeout: float = 30.0):
 def keep_running(control: MockControl, task_id: str) -> None:
     """The built-in worker will claim this task and then hang on to it (its claim lapses
     only after the mock's claim timeout): the task stays running."""
-    control._call("POST", "/faults", {"kind": "crash", "taskId": task_id,
-                                      "mode": "claim-expired"})
+    control.add_fault("crash", taskId=task_id, mode="claim-expired", nextRun=True)
 
 
 def test_lesson2_counts_only_the_learners_reads(learner, queue):

@@ -116,7 +116,8 @@ def test_without_the_log_lesson2_sees_what_the_learners_reads_saw(shell, alice, 
     exercise = shell.user_ns["exercise"]
     task_id = tk.slugid()
     # the teacher's control plane keeps the built-in worker on this task: it stays running
-    handle.faults.arm({"kind": "crash", "taskId": task_id, "mode": "claim-expired"})
+    handle.faults.arm({"kind": "crash", "taskId": task_id, "mode": "claim-expired",
+                       "nextRun": True})
     alice.createTask(task_id, tk.lessons.tutorial_task(task_queue="built-in/fail", payload={}))
     tk.lessons.wait_for_run(alice, task_id, 0, "running")
     assert "still running" in exercise.check().message

@@ -79,7 +79,7 @@ def test_mock_only_cells_skip_with_one_line_on_a_real_deployment(not_a_mock, cap
     assert lessons.on_mock(control) is False
     lessons.restore_clock(control)  # nothing to restore, and no error
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("Skipped: this cell needs the tutorial's mock")
+    assert out.count("\n") == 1 and out == lessons.SKIP_NOTE + "\n"
 
 
 def test_mock_only_cells_run_on_the_mock(capsys):

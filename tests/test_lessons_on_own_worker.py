@@ -51,7 +51,9 @@ def deployment():
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_passes_with_the_learners_own_worker(deployment, lesson, tmp_path):
     copy, _ = as_learner_sees_it(ROOT / "notebooks" / lesson, tmp_path)
-    env = {**os.environ, "TASKCLUSTER_ROOT_URL": deployment.root_url,
+    # every kernel is a fresh process: a seeded slugid would repeat the previous lesson's taskIds
+    env = {**{k: v for k, v in os.environ.items() if k != "TUTORIAL_KIT_SEED"},
+           "TASKCLUSTER_ROOT_URL": deployment.root_url,
            "TASKCLUSTER_CLIENT_ID": deployment.credentials["clientId"],
            "TASKCLUSTER_ACCESS_TOKEN": deployment.credentials["accessToken"],
            "TUTORIAL_KIT_TASK_QUEUE": TASK_QUEUE}
