@@ -201,6 +201,11 @@ class MockControl:
         """The armed faults, as the mock describes them (a list per kind)."""
         return self._call("GET", "/faults") or {}
 
+    def fired_faults(self) -> dict:
+        """``{"fired": [lines of the faults that fired lately], "version": n}``; ``version``
+        moves whenever a fault is armed, fires or is removed."""
+        return self._call("GET", "/faults/fired") or {}
+
     def add_fault(self, kind: str, **fields: Any) -> dict:
         """Arm a fault of ``kind`` (``crash``, ``fail``, ``latency``) with the mock's own field
         names (e.g. ``add_fault("crash", taskId=..., mode="claim-expired", after=0)``)."""

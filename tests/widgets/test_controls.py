@@ -64,3 +64,55 @@ def test_a_real_deployment_gets_a_note(oracle_deployment):
     assert "mock queue" in controls._banner.value
     with pytest.raises(MockOnlyError):
         controls.pause()
+
+
+def _until(predicate, timeout: float = 15.0) -> bool:
+    import time
+
+    give_up = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < give_up:
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_the_fault_list_reads_as_sentences_and_follows_a_fault_firing(queue, drive, mock):
+    """Armed faults show as readable lines; when one fires, the list says so without a click
+    (the widget watches the list while a fault is armed, and stops once none is)."""
+    controls = ClusterControls(queue)
+    controls.clear_faults()
+    try:
+        controls.fail_next("status", count=1, status=503)
+        view = controls._faults_view.value
+        assert "status answers 503 (1 more call(s))" in view and "{" not in view
+        task_id = drive.make_task()
+        impatient = Queue({"rootUrl": mock.root_url, "maxRetries": 0})
+        with pytest.raises(TaskclusterError):
+            impatient.status(task_id)
+        impatient.close()
+        assert _until(lambda: "no faults armed" in controls._faults_view.value)
+        assert any("status answered 503" in line for line in controls.fired)
+        assert "fired lately" in controls._faults_view.value
+        assert _until(lambda: not controls._watch.running)  # nothing armed: it stops watching
+    finally:
+        controls.stop()
+        controls.clear_faults()
+
+
+def test_the_fault_list_follows_a_fault_firing_inside_a_running_loop(queue, drive, mock):
+    import asyncio
+
+    async def scenario() -> None:
+        controls = ClusterControls(queue)
+        controls.clear_faults()
+        controls.fail_next("status", count=1, status=500)
+        assert controls._watch.mode == "asyncio"
+        task_id = drive.make_task()
+        impatient = Queue({"rootUrl": mock.root_url, "maxRetries": 0})
+        with pytest.raises(TaskclusterError):
+            await asyncio.to_thread(impatient.status, task_id)
+        impatient.close()
+        assert await controls._watch.until_done(timeout=15)
+        assert "no faults armed" in controls._faults_view.value
+        assert any("status answered 500" in line for line in controls.fired)
+
+    asyncio.run(scenario())

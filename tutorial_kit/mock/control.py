@@ -76,6 +76,7 @@ def control_routes(app: QueueApp) -> list[Route]:
         Route("/events", c.events, methods=["GET"]),
         Route("/clock", c.clock, methods=["GET", "POST"]),
         Route("/faults", c.faults, methods=["GET", "POST", "DELETE"]),
+        Route("/faults/fired", c.fired_faults, methods=["GET"]),
         Route("/faults/{fault_id:int}", c.remove_fault, methods=["DELETE"]),
     ] + _cluster_routes(app)
 
@@ -250,6 +251,16 @@ class _Control:
             faults.arm(data)
         except FaultError as exc:
             raise QueueError("InputError", str(exc)) from None
+
+    async def fired_faults(self, request: Request) -> Answer | Response:
+        """The faults that fired lately, as readable lines, and a number that moves whenever a
+        fault is armed, fires or is removed (a fault list redraws when it moves)."""
+        def run(_r: Request, _d: Any) -> Any:
+            faults = self.app.faults
+            if faults is None:
+                raise QueueError("ResourceNotFound", "This mock queue has no fault injection.")
+            return {"fired": faults.fired(), "version": faults.version}
+        return await self._run(request, "faults", run)
 
     async def remove_fault(self, request: Request) -> Answer | Response:
         def run(r: Request, _d: Any) -> Any:

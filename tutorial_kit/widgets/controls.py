@@ -7,6 +7,7 @@ deployment it shows a note instead: nobody can pause a real cluster's time.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 from typing import Any
 
@@ -14,12 +15,12 @@ import httpx
 import ipywidgets as W
 import traitlets
 
-from tutorial_kit.mockctl import MockControl, MockOnlyError
-
-from tutorial_kit.mockctl import root_url_of
+from tutorial_kit.mock.faults import describe_lines
+from tutorial_kit.mockctl import MockControl, MockOnlyError, root_url_of
 from tutorial_kit.render import html as H
 
 from ._client import describe_error
+from ._refresh import Refresher
 
 CRASH_MODES = ("claim-expired", "worker-shutdown")
 SPEEDS = (("×1 (real time)", 1.0), ("×10", 10.0), ("×60 (a minute a second)", 60.0),
@@ -31,6 +32,11 @@ class ClusterControls(W.VBox):
 
     clock = traitlets.Dict()  # {"now", "paused", "speed"} as the mock reports it
     faults = traitlets.Dict()  # the armed faults as the mock describes them
+    fired = traitlets.List()  # readable lines for the faults that fired lately, oldest first
+
+    #: Seconds between two reads of the fault list while a fault is armed: a fault fires when
+    #: a call or a run meets it, and the list shows that without a click.
+    POLL = 1.0
 
     def __init__(self, queue: Any = None, *, root_url: str | None = None, taskId: str = "",
                  **kwargs: Any):
@@ -48,6 +54,8 @@ class ClusterControls(W.VBox):
                 "not one (its /mock/v1/clock does not answer). Time and faults of a real "
                 "deployment are not yours to change.", kind="note")
             return
+        self._version: int | None = None
+        self._watch = Refresher(self._poll, self._apoll, name="tutorial-kit fault list")
         self._build(taskId)
         self.refresh()
 
@@ -57,6 +65,10 @@ class ClusterControls(W.VBox):
         """Re-read the clock and the armed faults."""
         self._guard(self.control.clock, "clock")
         self._guard(self.control.faults, "faults")
+
+    def stop(self) -> None:
+        """Stop watching the fault list (it also stops by itself once no fault is armed)."""
+        self._watch.stop()
 
     def pause(self) -> dict[str, Any]:
         return self._guard(self.control.pause, "clock")
@@ -113,8 +125,50 @@ class ClusterControls(W.VBox):
             return {}
         self._banner.value = H.stylesheet()
         setattr(self, trait, state if isinstance(state, dict) else {})
+        if trait == "faults":
+            self._read_fired()
+            if self._armed():
+                self._watch.start()
         self._render()
         return answer if isinstance(answer, dict) else {}
+
+    def _armed(self) -> list[dict[str, Any]]:
+        return [f for group in (self.faults or {}).values() if isinstance(group, list)
+                for f in group]
+
+    def _read_fired(self) -> bool:
+        """Read what fired lately; True when the mock's faults changed since the last read."""
+        answer = self.control.fired_faults()
+        self.fired = list(answer.get("fired") or [])
+        moved = answer.get("version") != self._version
+        self._version = answer.get("version")
+        return moved
+
+    def _poll(self) -> float | None:
+        """One look at the fault list: redraw when it changed; stop once nothing is armed."""
+        try:
+            if self._read_fired():
+                self.faults = self.control.faults()
+                self._render()
+        except (MockOnlyError, httpx.HTTPError) as error:
+            self._banner.value = H.stylesheet() + H.banner(describe_error(error))
+            return None
+        return self.POLL if self._armed() else None
+
+    async def _apoll(self) -> float | None:
+        # the control plane's client is synchronous: its reads wait in a thread, the traits are
+        # assigned here on the kernel's loop
+        try:
+            answer = await asyncio.to_thread(self.control.fired_faults)
+            if answer.get("version") != self._version:
+                self.faults = await asyncio.to_thread(self.control.faults)
+            self.fired = list(answer.get("fired") or [])
+            self._version = answer.get("version")
+        except (MockOnlyError, httpx.HTTPError) as error:
+            self._banner.value = H.stylesheet() + H.banner(describe_error(error))
+            return None
+        self._render()
+        return self.POLL if self._armed() else None
 
     # -- the controls ---------------------------------------------------------------------------------
 
@@ -159,12 +213,9 @@ class ClusterControls(W.VBox):
             self._clock_view.value = (
                 f'<div class="tk-widget">now <code>{H.esc(clock.get("now"))}</code> · '
                 f'{paused} · speed ×{H.esc(clock.get("speed"))}</div>')
-        armed = [f for group in (self.faults or {}).values() if isinstance(group, list)
-                 for f in group]
-        self._faults_view.value = (
-            '<div class="tk-muted">no faults armed</div>' if not armed else
-            H.table(["armed fault"], [[f'<code>{H.esc(_describe(f))}</code>'] for f in armed]))
-
-
-def _describe(fault: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in fault.items())
+        lines = describe_lines(self.faults or {})
+        armed = ('<div class="tk-muted">no faults armed</div>' if not lines else
+                 H.table(["armed fault"], [[H.esc(line)] for line in lines]))
+        fired = ("" if not self.fired else
+                 H.table(["fired lately"], [[H.esc(line)] for line in self.fired[-5:]]))
+        self._faults_view.value = armed + fired
