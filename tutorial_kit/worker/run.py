@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import pathlib
 import shlex
-import signal
 import subprocess
 import threading
 import time
@@ -28,13 +27,13 @@ from typing import Any, Callable
 from tutorial_kit.mock.workers.claim import HeldClaim
 from tutorial_kit.mock.workers.payloads import (MALFORMED_ARTIFACT, ArtifactSpec,
                                                 MalformedPayload, RunPlan, parse_payload)
+from tutorial_kit.mock.workers.run_steps import kill_session, publish_declared
 from tutorial_kit.mock.workers.uploads import content_type_for
 
 from . import artifacts
 
 LIVE_LOG = "public/logs/live.log"
 LIVE_BACKING_LOG = "public/logs/live_backing.log"
-MAX_DIRECTORY_FILES = 1000
 WAIT_STEP = 0.05  # seconds between looks at a running command
 PREFIX = "[tutorial-kit worker]"
 
@@ -174,7 +173,7 @@ class Run:
                     return None, True
         finally:
             if process.poll() is None:
-                _kill(process)
+                kill_session(process)
 
     # -- artifacts -------------------------------------------------------------------------
     def _try(self, what: str, action: Callable[[Any], Any]) -> bool:
@@ -194,26 +193,8 @@ class Run:
     def _artifact(self, spec: ArtifactSpec) -> bool:
         raw = pathlib.Path(spec.path)
         path = raw if raw.is_absolute() else self.dir / raw
-        expires = spec.expires or self.expires
-        if not path.exists():
-            self._error_artifact(spec.name, "file-missing-on-worker",
-                                 f"{spec.path} does not exist on the worker", expires)
-            return False
-        if spec.type == "file":
-            if not path.is_file():
-                self._error_artifact(spec.name, "invalid-resource-on-worker",
-                                     f"{spec.path} is not a regular file", expires)
-                return False
-            return self._file(spec.name, path, spec.content_type, expires)
-        if not path.is_dir():
-            self._error_artifact(spec.name, "invalid-resource-on-worker",
-                                 f"{spec.path} is not a directory", expires)
-            return False
-        ok = True
-        for file in sorted(p for p in path.rglob("*") if p.is_file())[:MAX_DIRECTORY_FILES]:
-            name = f"{spec.name.rstrip('/')}/{file.relative_to(path).as_posix()}"
-            ok &= self._file(name, file, None, expires)
-        return ok
+        return publish_declared(spec, path, spec.expires or self.expires,
+                                file=self._file, error=self._error_artifact)
 
     def _file(self, name: str, path: pathlib.Path, content_type: str | None,
               expires: str) -> bool:
@@ -257,15 +238,3 @@ class Run:
         except Exception as error:  # e.g. 409: cancelled meanwhile; the queue has the last word
             self.say(f"reporting {state} for {self.name} failed: {error}")
         return state + (f"/{reason}" if reason else "")
-
-
-def _kill(process: subprocess.Popen) -> None:
-    """Kill the command and everything it started (it leads its own session)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass

@@ -29,7 +29,6 @@ import os
 import pathlib
 import shlex
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -43,6 +42,7 @@ from . import uploads
 from .claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
 from .payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
                        RunPlan, parse_payload)
+from .run_steps import MAX_DIRECTORY_FILES, kill_session, publish_declared
 
 if TYPE_CHECKING:
     from tutorial_kit.mock.faults import TaskFaults
@@ -56,7 +56,6 @@ WORKER_GROUP = "tutorial-kit"
 LIVE_LOG = "public/logs/live.log"
 LIVE_BACKING_LOG = "public/logs/live_backing.log"
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024  # the mock keeps blobs in SQLite; bigger is refused
-MAX_DIRECTORY_FILES = 1000
 WAIT_STEP = 0.02  # real seconds between looks at a running process
 PREFIX = "[tutorial-kit]"
 
@@ -357,14 +356,14 @@ class ShellRun:
                     self.interrupt(crash_mode or "claim-expired")
                 if self._interrupted.is_set() or self.context.stopping.is_set():
                     self.interrupt("stopping")  # keeps an earlier reason
-                    _kill(process)
+                    kill_session(process)
                     return None, False
                 if now >= kill_at:
-                    _kill(process)
+                    kill_session(process)
                     return None, True
         finally:
             if process.poll() is None:
-                _kill(process)
+                kill_session(process)
 
     def _artifacts(self, specs: list[ArtifactSpec], faults: "TaskFaults") -> bool:
         """Upload the declared artifacts; False when one is missing or unreadable."""
@@ -404,30 +403,9 @@ class ShellRun:
         expires = spec.expires or self.expires
         if self.context.sandbox.kind == "bwrap":
             return self._artifact_in_sandbox(spec, expires)
-        path = self._resolve_path(spec)
-        if not path.exists():
-            self._error_artifact(spec.name, "file-missing-on-worker",
-                                 f"{spec.path} does not exist on the worker", expires)
-            return False
-        if spec.type == "file":
-            if not path.is_file():
-                self._error_artifact(spec.name, "invalid-resource-on-worker",
-                                     f"{spec.path} is not a regular file", expires)
-                return False
-            return self._file(spec.name, path, spec.content_type, expires)
-        if not path.is_dir():
-            self._error_artifact(spec.name, "invalid-resource-on-worker",
-                                 f"{spec.path} is not a directory", expires)
-            return False
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        if len(files) > MAX_DIRECTORY_FILES:
-            self.log.line(f"{PREFIX} artifact {spec.name}: {len(files)} files; uploading the "
-                          f"first {MAX_DIRECTORY_FILES}")
-        ok = True
-        for file in files[:MAX_DIRECTORY_FILES]:
-            name = f"{spec.name.rstrip('/')}/{file.relative_to(path).as_posix()}"
-            ok &= self._file(name, file, None, expires)
-        return ok
+        return publish_declared(spec, self._resolve_path(spec), expires, file=self._file,
+                                error=self._error_artifact,
+                                note=lambda text: self.log.line(f"{PREFIX} {text}"))
 
     def _artifact_in_sandbox(self, spec: ArtifactSpec, expires: str) -> bool:
         """Read the artifact as the sandboxed command saw it, never from this machine's own
@@ -525,15 +503,3 @@ class ShellRun:
             # e.g. 409: cancelled while the artifacts uploaded; the queue has the last word
             log.warning("reporting %s for %s/%s failed (%s): %s", state, held.task_id,
                         held.run_id, status_code(error), error)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    """Kill the command and everything it started (it leads its own session)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass

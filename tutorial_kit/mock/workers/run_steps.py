@@ -1,0 +1,64 @@
+"""Steps of a shell payload's run that the mock's shell engine (`shell.ShellRun`) and the
+standalone worker (`tutorial_kit.worker.run.Run`) take alike: stopping a command with all it
+started, and turning one declared artifact (a file or a directory) into uploads or error
+artifacts. Each caller keeps its own log, queue and upload path and passes them in."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+from typing import Callable
+
+from .payloads import ArtifactSpec
+
+#: A directory artifact uploads at most this many files (the first, in path order).
+MAX_DIRECTORY_FILES = 1000
+
+
+def kill_session(process: subprocess.Popen) -> None:
+    """Kill the command and everything it started (it leads its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def publish_declared(spec: ArtifactSpec, path: pathlib.Path, expires: str, *,
+                     file: Callable[[str, pathlib.Path, str | None, str], bool],
+                     error: Callable[[str, str, str, str], None],
+                     note: Callable[[str], None] | None = None) -> bool:
+    """Upload the artifact `spec` declares, read from `path`; False when it is missing, of the
+    wrong kind or (one of its files) unreadable.
+
+    `file(name, path, content_type, expires)` uploads one file, `error(name, reason, message,
+    expires)` creates an error artifact in its place; `note(text)`, when given, is told that a
+    directory holds more than `MAX_DIRECTORY_FILES` files (only the first are uploaded)."""
+    if not path.exists():
+        error(spec.name, "file-missing-on-worker", f"{spec.path} does not exist on the worker",
+              expires)
+        return False
+    if spec.type == "file":
+        if not path.is_file():
+            error(spec.name, "invalid-resource-on-worker", f"{spec.path} is not a regular file",
+                  expires)
+            return False
+        return file(spec.name, path, spec.content_type, expires)
+    if not path.is_dir():
+        error(spec.name, "invalid-resource-on-worker", f"{spec.path} is not a directory",
+              expires)
+        return False
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    if len(files) > MAX_DIRECTORY_FILES and note is not None:
+        note(f"artifact {spec.name}: {len(files)} files; uploading the first "
+             f"{MAX_DIRECTORY_FILES}")
+    ok = True
+    for one in files[:MAX_DIRECTORY_FILES]:
+        name = f"{spec.name.rstrip('/')}/{one.relative_to(path).as_posix()}"
+        ok &= file(name, one, None, expires)
+    return ok
