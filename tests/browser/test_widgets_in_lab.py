@@ -10,26 +10,14 @@ an artifact preview shows ``root:``. Screenshots land in ``test-output/browser/`
 from __future__ import annotations
 
 import json
-import os
-import pathlib
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
+
+from .lab_support import CHROMIUM_ARGS, OUTPUT, open_and_run_all, running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
-OUTPUT = ROOT / "test-output" / "browser"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TASK_QUEUE = "tk-browser/notebook"  # the notebook plays the worker itself on this queue
 
 CELLS = [
@@ -93,91 +81,15 @@ queue.reportCompleted(taskId, runId)["status"]["state"]""" % (TASK_QUEUE, TASK_Q
 ]
 
 
-def _notebook(cells: list[str] = CELLS) -> dict:
-    return {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}",
-                   "metadata": {}, "outputs": [], "source": source}
-                  for i, source in enumerate(cells)],
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                    "name": "python3"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def chromium_path() -> str:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is absent (install Debian's chromium: apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI must provide it")
-        pytest.skip(reason)
-    return str(CHROMIUM)
-
-
 @pytest.fixture()
 def lab(tmp_path):
     """JupyterLab on a free port, its kernels talking to a fresh mock queue."""
-    from tutorial_kit.mock.server import start
-
-    mock = start(workers=False)
-    token = secrets.token_hex(16)
-    port = _free_port()
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    (notebooks / "widgets.ipynb").write_text(json.dumps(_notebook()))
-    (notebooks / "layout.ipynb").write_text(json.dumps(_notebook(LAYOUT_CELLS)))
-    home = tmp_path / "home"
-    env = {**os.environ, **mock.env(),
-           "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-           "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    log = open(tmp_path / "jupyter.log", "wb")
-    process = subprocess.Popen(
-        [str(pathlib.Path(sys.executable).parent / "jupyter"), "lab", "--allow-root",
-         "--no-browser", f"--ServerApp.token={token}", f"--port={port}", "--ip=127.0.0.1",
-         f"--notebook-dir={notebooks}", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # at most 60 s for the server to answer
-            if process.poll() is not None:
-                raise AssertionError("jupyter lab exited:\n" +
-                                     (tmp_path / "jupyter.log").read_text(errors="replace"))
-            try:
-                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError("jupyter lab did not start within 60 s")
-        yield {"url": f"{base}/lab/tree/widgets.ipynb?token={token}",
-               "layout_url": f"{base}/lab/tree/layout.ipynb?token={token}", "dir": notebooks,
-               "mock": mock, "log": tmp_path / "jupyter.log"}
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # the server and the kernels it started
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
-        mock.stop()
+    with running_lab(tmp_path, {"widgets.ipynb": CELLS, "layout.ipynb": LAYOUT_CELLS}) as running:
+        yield {"url": running.url("widgets.ipynb"), "layout_url": running.url("layout.ipynb"),
+               "dir": running.dir, "mock": running.mock, "log": running.log}
 
 
 def test_notebook_widgets_render_live(lab, chromium_path, request):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=60_000)
@@ -189,19 +101,7 @@ def test_notebook_widgets_render_live(lab, chromium_path, request):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         try:
-            page.goto(lab["url"])
-            page.locator(".jp-NotebookPanel").first.wait_for()
-            # A fresh Lab may ask which kernel to start: take the preferred one (python3).
-            dialog = page.locator(".jp-Dialog")
-            try:
-                dialog.wait_for(state="visible", timeout=10_000)
-            except PlaywrightTimeout:
-                pass
-            if dialog.count():
-                dialog.locator("button.jp-mod-accept").click()
-            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible()
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+            open_and_run_all(page, lab["url"])
 
             badge = page.locator(".tk-status .tk-badge").first
             expect(badge).to_have_attribute("data-state", "pending")
@@ -299,7 +199,7 @@ def test_what_a_learner_sees(lab, chromium_path, request, width):
         page = browser.new_page(viewport={"width": width, "height": 1000})
         page.set_default_timeout(60_000)
         try:
-            _open_and_run_all(page, lab["layout_url"])
+            open_and_run_all(page, lab["layout_url"], decline_news=True)
             tables = page.locator(".tk-schema")
             expect(tables).to_have_count(2)
             expect(page.locator(".tk-download-button")).to_have_count(2)
@@ -359,26 +259,3 @@ def test_what_a_learner_sees(lab, chromium_path, request, width):
             raise
         finally:
             browser.close()
-
-
-def _open_and_run_all(page, url: str) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import expect
-
-    page.goto(url)
-    page.locator(".jp-NotebookPanel").first.wait_for()
-    dialog = page.locator(".jp-Dialog")
-    try:
-        dialog.wait_for(state="visible", timeout=10_000)
-    except PlaywrightTimeout:
-        pass
-    if dialog.count():
-        dialog.locator("button.jp-mod-accept").click()
-    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible()
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
-    news = page.locator(".jp-toast-button", has_text="No")  # "get notified about news?"
-    try:
-        news.first.click(timeout=3_000)
-    except PlaywrightTimeout:
-        pass
