@@ -40,14 +40,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .requestlog import RequestLog
+from .handle import MockHandle, tick_forever
 
 log = logging.getLogger("tutorial_kit.mock")
 
 __all__ = ["InProcessMock", "InProcessTransport", "AsyncInProcessTransport", "launch_in_process"]
 
 T = TypeVar("T")
-TICK_SECONDS = 0.1
 #: How long a blocking call waits for the mock's loop (claimWork long polls are well below).
 CALL_TIMEOUT = 600.0
 _numbers = itertools.count(1)
@@ -76,7 +75,7 @@ class AsyncInProcessTransport(httpx.AsyncBaseTransport):
         return await self._mock.call_async(self._mock._answer(request, body))
 
 
-class InProcessMock:
+class InProcessMock(MockHandle):
     """A mock queue without a server. Same handle as :class:`~tutorial_kit.mock.server.MockQueue`
     (``root_url``, ``credentials``, ``clock``, ``faults``, ``request_log``, ``cluster``,
     ``stop()``), plus the transports and ready-made clients."""
@@ -103,22 +102,6 @@ class InProcessMock:
 
     # -- the handle ----------------------------------------------------------------------------
     @property
-    def clock(self) -> Any:
-        return self.backend.clock
-
-    @property
-    def bus(self) -> Any:
-        return self.backend.bus
-
-    @property
-    def faults(self) -> Any:
-        return self.app.faults
-
-    @property
-    def request_log(self) -> RequestLog:
-        return self.app.request_log
-
-    @property
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
 
@@ -129,9 +112,7 @@ class InProcessMock:
     def env(self) -> dict[str, str]:
         """The three Taskcluster variables. Only this process can reach an in-process mock (the
         rootUrl resolves nowhere): a subprocess or official client needs ``start()`` instead."""
-        return {"TASKCLUSTER_ROOT_URL": self.root_url,
-                "TASKCLUSTER_CLIENT_ID": self.credentials["clientId"],
-                "TASKCLUSTER_ACCESS_TOKEN": self.credentials["accessToken"]}
+        return super().env()
 
     def transport(self) -> InProcessTransport:
         """For ``httpx.Client(transport=...)`` and ``tutorial_kit.Queue(transport=...)``."""
@@ -220,7 +201,7 @@ class InProcessMock:
                                             name=f"mock-queue:in-process-{self.number}")
             self._thread.start()
             ready.wait(10)
-        self._spawn(self._tick_forever(), "mock-queue ticker")
+        self._spawn(tick_forever(self.backend, self.app), "mock-queue ticker")
         if workers:
             from .inprocess_workers import BuiltinWorkers
 
@@ -245,26 +226,6 @@ class InProcessMock:
             self.cluster_error = exc
             log.warning("the in-process mock's shell engine did not start: %s", exc,
                         exc_info=True)
-
-    async def _tick_forever(self) -> None:
-        """The resolvers (claim expiry, deadlines) every 100 ms, and at once when the clock
-        moves."""
-        wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        remove = self.backend.clock.add_listener(lambda: loop.call_soon_threadsafe(wake.set))
-        try:
-            while not self.app.closed:
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=TICK_SECONDS)
-                except asyncio.TimeoutError:
-                    pass
-                wake.clear()
-                try:
-                    self.backend.tick()
-                except Exception:  # a resolver bug must not stop time
-                    log.exception("backend.tick() failed")
-        finally:
-            remove()
 
     async def _shutdown(self) -> None:
         current = asyncio.current_task()
@@ -320,20 +281,6 @@ class InProcessMock:
         from tutorial_kit.client.transport import IN_PROCESS
 
         IN_PROCESS.pop(self.host, None)
-
-    def _close_store(self) -> None:
-        close = getattr(self.backend, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("closing the mock queue's store failed")
-
-    def __enter__(self) -> InProcessMock:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def __aenter__(self) -> InProcessMock:
         return self

@@ -30,12 +30,11 @@ import uvicorn
 
 from .app import QueueApp
 from .auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
+from .handle import MockHandle, tick_forever
 from .protocols import http_protocol
-from .requestlog import RequestLog
 
 log = logging.getLogger("tutorial_kit.mock")
 
-TICK_SECONDS = 0.1
 STARTUP_TIMEOUT = 15.0
 
 
@@ -49,7 +48,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class MockQueue:
+class MockQueue(MockHandle):
     """A running mock queue. Stop it with :meth:`stop` or use it as a context manager."""
 
     def __init__(self, *, app: QueueApp, backend: Any, host: str, port: int, prefix: str,
@@ -68,28 +67,6 @@ class MockQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
         self._stop_lock = threading.Lock()
-
-    @property
-    def clock(self) -> Any:
-        return self.backend.clock
-
-    @property
-    def bus(self) -> Any:
-        return self.backend.bus
-
-    @property
-    def faults(self) -> Any:
-        return self.app.faults
-
-    @property
-    def request_log(self) -> RequestLog:
-        return self.app.request_log
-
-    def env(self) -> dict[str, str]:
-        """The three variables Taskcluster clients read (``Queue.fromEnv()``, ``fromEnvVars()``)."""
-        return {"TASKCLUSTER_ROOT_URL": self.root_url,
-                "TASKCLUSTER_CLIENT_ID": self.credentials["clientId"],
-                "TASKCLUSTER_ACCESS_TOKEN": self.credentials["accessToken"]}
 
     @property
     def running(self) -> bool:
@@ -116,18 +93,7 @@ class MockQueue:
             if self._thread.is_alive() and self._server is not None:
                 self._server.force_exit = True
                 self._thread.join(timeout)
-        close = getattr(self.backend, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("closing the mock queue's store failed")
-
-    def __enter__(self) -> MockQueue:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._close_store()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -293,26 +259,8 @@ def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
     mock._server = server
     failed: list[BaseException] = []
 
-    async def tick_forever() -> None:
-        wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        remove = mock.backend.clock.add_listener(lambda: loop.call_soon_threadsafe(wake.set))
-        try:
-            while not mock.app.closed:
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=TICK_SECONDS)
-                except asyncio.TimeoutError:
-                    pass
-                wake.clear()
-                try:
-                    mock.backend.tick()
-                except Exception:  # a resolver bug must not stop time
-                    log.exception("backend.tick() failed")
-        finally:
-            remove()
-
     async def main() -> None:
-        ticker = asyncio.create_task(tick_forever())
+        ticker = asyncio.create_task(tick_forever(mock.backend, mock.app))
         try:
             await server.serve(sockets=[sock])
         finally:

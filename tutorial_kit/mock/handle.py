@@ -1,0 +1,85 @@
+"""What the served mock (`server.MockQueue`) and the in-process one (`inprocess.InProcessMock`)
+have in common: the handle's views of the app and backend, the three Taskcluster variables,
+closing the store, and the ticker that runs the resolvers (claim expiry, deadlines)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Self
+
+from .requestlog import RequestLog
+
+log = logging.getLogger("tutorial_kit.mock")
+
+TICK_SECONDS = 0.1
+
+
+class MockHandle:
+    """The part of a mock's handle that only reads ``app``, ``backend``, ``root_url`` and
+    ``credentials``; a subclass sets them and provides ``stop()``."""
+
+    app: Any
+    backend: Any
+    root_url: str
+    credentials: dict[str, str]
+
+    @property
+    def clock(self) -> Any:
+        return self.backend.clock
+
+    @property
+    def bus(self) -> Any:
+        return self.backend.bus
+
+    @property
+    def faults(self) -> Any:
+        return self.app.faults
+
+    @property
+    def request_log(self) -> RequestLog:
+        return self.app.request_log
+
+    def env(self) -> dict[str, str]:
+        """The three variables Taskcluster clients read (``Queue.fromEnv()``, ``fromEnvVars()``)."""
+        return {"TASKCLUSTER_ROOT_URL": self.root_url,
+                "TASKCLUSTER_CLIENT_ID": self.credentials["clientId"],
+                "TASKCLUSTER_ACCESS_TOKEN": self.credentials["accessToken"]}
+
+    def stop(self, timeout: float = 10.0) -> None:
+        raise NotImplementedError
+
+    def _close_store(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("closing the mock queue's store failed")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def tick_forever(backend: Any, app: Any) -> None:
+    """The resolvers (``backend.tick()``) every `TICK_SECONDS`, and at once when the clock
+    moves, until the app is closed."""
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    remove = backend.clock.add_listener(lambda: loop.call_soon_threadsafe(wake.set))
+    try:
+        while not app.closed:
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=TICK_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            wake.clear()
+            try:
+                backend.tick()
+            except Exception:  # a resolver bug must not stop time
+                log.exception("backend.tick() failed")
+    finally:
+        remove()
