@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import pathlib
 import shlex
-import subprocess
 import threading
 import time
 from typing import Any, Callable
@@ -27,7 +26,7 @@ from typing import Any, Callable
 from tutorial_kit.mock.workers.claim import HeldClaim
 from tutorial_kit.mock.workers.payloads import (MALFORMED_ARTIFACT, ArtifactSpec,
                                                 MalformedPayload, RunPlan, parse_payload)
-from tutorial_kit.mock.workers.run_steps import kill_session, publish_declared
+from tutorial_kit.mock.workers.run_steps import publish_declared, run_command
 from tutorial_kit.mock.workers.uploads import content_type_for
 
 from . import artifacts
@@ -153,27 +152,10 @@ class Run:
     def _command(self, argv: list[str], env: dict[str, str],
                  max_run_time: int) -> tuple[int | None, bool]:
         """Run one command into the log; (exit code, timed out)."""
-        try:
-            process = subprocess.Popen(argv, cwd=self.dir, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=self._log.fileno(), stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        except OSError as error:
-            self.line(f"{PREFIX} cannot start {argv[0]!r}: {error.strerror or error}")
-            return 127, False
-        kill_at = self.started + max_run_time
-        try:
-            while True:
-                try:
-                    return process.wait(timeout=WAIT_STEP), False
-                except subprocess.TimeoutExpired:
-                    pass
-                if self._interrupted.is_set():
-                    return None, False
-                if time.monotonic() >= kill_at:
-                    return None, True
-        finally:
-            if process.poll() is None:
-                kill_session(process)
+        return run_command(argv, cwd=self.dir, env=env, log_fd=self._log.fileno(), name=argv[0],
+                           kill_at=self.started + max_run_time, step=WAIT_STEP,
+                           say=lambda text: self.line(f"{PREFIX} {text}"),
+                           stop=lambda now: self._interrupted.is_set())
 
     # -- artifacts -------------------------------------------------------------------------
     def _try(self, what: str, action: Callable[[Any], Any]) -> bool:

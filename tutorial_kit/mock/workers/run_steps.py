@@ -1,7 +1,7 @@
 """Steps of a shell payload's run that the mock's shell engine (`shell.ShellRun`) and the
-standalone worker (`tutorial_kit.worker.run.Run`) take alike: stopping a command with all it
-started, and turning one declared artifact (a file or a directory) into uploads or error
-artifacts. Each caller keeps its own log, queue and upload path and passes them in."""
+standalone worker (`tutorial_kit.worker.run.Run`) take alike: running a command until it ends,
+runs out of time or is stopped, killing it with all it started, and turning one declared
+artifact (a file or a directory) into uploads or error artifacts. Each caller keeps its own log, queue and upload path and passes them in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import os
 import pathlib
 import signal
 import subprocess
-from typing import Callable
+import time
+from typing import Any, Callable
 
 from .payloads import ArtifactSpec
 
@@ -27,6 +28,39 @@ def kill_session(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
+
+
+def run_command(command: list[str], *, cwd: Any, env: dict[str, str], log_fd: int,
+                name: str, kill_at: float, step: float, say: Callable[[str], None],
+                stop: Callable[[float], bool], preexec_fn: Callable[[], Any] | None = None,
+                ) -> tuple[int | None, bool]:
+    """Run `command` in a session of its own, its output into `log_fd`; (exit code, timed out).
+
+    Every `step` seconds `stop(now)` is asked (``time.monotonic()``): True ends the run without
+    an exit code; at `kill_at` it has run out of time. Either way the command and all it
+    started are killed. A command that cannot start is said (`say`) and exits 127, as in a
+    shell."""
+    try:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=log_fd, stderr=subprocess.STDOUT,
+                                   start_new_session=True, preexec_fn=preexec_fn)
+    except OSError as error:
+        say(f"cannot start {name!r}: {error.strerror or error}")
+        return 127, False
+    try:
+        while True:
+            try:
+                return process.wait(timeout=step), False
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if stop(now):
+                return None, False
+            if now >= kill_at:
+                return None, True
+    finally:
+        if process.poll() is None:
+            kill_session(process)
 
 
 def publish_declared(spec: ArtifactSpec, path: pathlib.Path, expires: str, *,

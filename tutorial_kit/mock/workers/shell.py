@@ -29,7 +29,6 @@ import os
 import pathlib
 import shlex
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -42,7 +41,7 @@ from . import uploads
 from .claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
 from .payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
                        RunPlan, parse_payload)
-from .run_steps import MAX_DIRECTORY_FILES, kill_session, publish_declared
+from .run_steps import MAX_DIRECTORY_FILES, publish_declared, run_command
 
 if TYPE_CHECKING:
     from tutorial_kit.mock.faults import TaskFaults
@@ -337,33 +336,19 @@ class ShellRun:
                  crash_at: float | None, crash_mode: str | None) -> tuple[int | None, bool]:
         """Run one command into the log; (exit code, timed out)."""
         command, cwd, preexec = self.context.sandbox.command(argv, self.dir, max_run_time)
-        try:
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=self.log.fileno(), stderr=subprocess.STDOUT,
-                                       start_new_session=True, preexec_fn=preexec)
-        except OSError as error:
-            self.log.line(f"{PREFIX} cannot start {argv[0]!r}: {error.strerror or error}")
-            return 127, False
-        kill_at = self.started + max_run_time
-        try:
-            while True:
-                try:
-                    return process.wait(timeout=WAIT_STEP), False
-                except subprocess.TimeoutExpired:
-                    pass
-                now = time.monotonic()
-                if crash_at is not None and now >= crash_at:
-                    self.interrupt(crash_mode or "claim-expired")
-                if self._interrupted.is_set() or self.context.stopping.is_set():
-                    self.interrupt("stopping")  # keeps an earlier reason
-                    kill_session(process)
-                    return None, False
-                if now >= kill_at:
-                    kill_session(process)
-                    return None, True
-        finally:
-            if process.poll() is None:
-                kill_session(process)
+
+        def stop(now: float) -> bool:
+            if crash_at is not None and now >= crash_at:
+                self.interrupt(crash_mode or "claim-expired")
+            if self._interrupted.is_set() or self.context.stopping.is_set():
+                self.interrupt("stopping")  # keeps an earlier reason
+                return True
+            return False
+
+        return run_command(command, cwd=cwd, env=env, log_fd=self.log.fileno(), name=argv[0],
+                           kill_at=self.started + max_run_time, step=WAIT_STEP,
+                           say=lambda text: self.log.line(f"{PREFIX} {text}"), stop=stop,
+                           preexec_fn=preexec)
 
     def _artifacts(self, specs: list[ArtifactSpec], faults: "TaskFaults") -> bool:
         """Upload the declared artifacts; False when one is missing or unreadable."""
