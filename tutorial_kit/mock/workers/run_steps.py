@@ -1,7 +1,8 @@
 """Steps of a shell payload's run that the mock's shell engine (`shell.ShellRun`) and the
 standalone worker (`tutorial_kit.worker.run.Run`) take alike: running a command until it ends,
 runs out of time or is stopped, killing it with all it started, and turning one declared
-artifact (a file or a directory) into uploads or error artifacts. Each caller keeps its own log, queue and upload path and passes them in."""
+artifact (a file or a directory) into uploads or error artifacts. Each caller keeps its own
+log, queue and upload path and passes them in."""
 
 from __future__ import annotations
 
