@@ -26,7 +26,7 @@ from typing import Any, Callable
 from tutorial_kit.mock.workers.claim import HeldClaim
 from tutorial_kit.mock.workers.payloads import (MALFORMED_ARTIFACT, ArtifactSpec,
                                                 MalformedPayload, RunPlan, parse_payload)
-from tutorial_kit.mock.workers.run_steps import publish_declared, run_command
+from tutorial_kit.mock.workers.run_steps import publish_declared, resolution, run_command
 from tutorial_kit.mock.workers.uploads import content_type_for
 
 from . import artifacts
@@ -137,13 +137,7 @@ class Run:
         artifacts_ok = all([self._artifact(spec) for spec in plan.artifacts])
         if timed_out:
             self.line(f"{PREFIX} maxRunTime of {plan.max_run_time} s exceeded: killed")
-            state, reason = "failed", None
-        elif code in plan.retry_exit_codes:
-            state, reason = "exception", "intermittent-task"
-        elif code == 0 and artifacts_ok:
-            state, reason = "completed", None
-        else:
-            state, reason = "failed", None
+        state, reason = resolution(plan, code, timed_out, artifacts_ok)
         self.line(f"{PREFIX} exit code {code}; result: {state}" + (f" ({reason})" if reason
                                                                   else ""))
         self._publish_log()

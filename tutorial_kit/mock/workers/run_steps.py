@@ -13,7 +13,7 @@ import subprocess
 import time
 from typing import Any, Callable
 
-from .payloads import ArtifactSpec
+from .payloads import ArtifactSpec, RunPlan
 
 #: A directory artifact uploads at most this many files (the first, in path order).
 MAX_DIRECTORY_FILES = 1000
@@ -97,3 +97,17 @@ def publish_declared(spec: ArtifactSpec, path: pathlib.Path, expires: str, *,
         name = f"{spec.name.rstrip('/')}/{one.relative_to(path).as_posix()}"
         ok &= file(name, one, None, expires)
     return ok
+
+
+def resolution(plan: RunPlan, code: int | None, timed_out: bool,
+               artifacts_ok: bool) -> tuple[str, str | None]:
+    """How a run that went its course resolves, as (state, reason): failed when it ran out of
+    time, exception/intermittent-task on one of the payload's retry exit codes, completed on
+    exit code 0 with every artifact uploaded, else failed."""
+    if timed_out:
+        return "failed", None
+    if code in plan.retry_exit_codes:
+        return "exception", "intermittent-task"
+    if code == 0 and artifacts_ok:
+        return "completed", None
+    return "failed", None

@@ -41,7 +41,7 @@ from . import uploads
 from .claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
 from .payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
                        RunPlan, parse_payload)
-from .run_steps import MAX_DIRECTORY_FILES, publish_declared, run_command
+from .run_steps import MAX_DIRECTORY_FILES, publish_declared, resolution, run_command
 
 if TYPE_CHECKING:
     from tutorial_kit.mock.faults import TaskFaults
@@ -295,13 +295,7 @@ class ShellRun:
         if timed_out:
             self.log.line(f"{PREFIX} maxRunTime of {plan.max_run_time} s exceeded: "
                           "the task was killed")
-            state, reason = "failed", None
-        elif code in plan.retry_exit_codes:
-            state, reason = "exception", "intermittent-task"
-        elif code == 0 and artifacts_ok:
-            state, reason = "completed", None
-        else:
-            state, reason = "failed", None
+        state, reason = resolution(plan, code, timed_out, artifacts_ok)
         self.log.line(f"{PREFIX} exit code {code}; result: {state}"
                       + (f" ({reason})" if reason else ""))
         self._publish_log()
