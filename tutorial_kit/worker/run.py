@@ -26,7 +26,8 @@ from typing import Any, Callable
 from tutorial_kit.mock.workers.claim import HeldClaim
 from tutorial_kit.mock.workers.payloads import (MALFORMED_ARTIFACT, ArtifactSpec,
                                                 MalformedPayload, RunPlan, parse_payload)
-from tutorial_kit.mock.workers.run_steps import publish_declared, resolution, run_command
+from tutorial_kit.mock.workers.run_steps import (publish_declared, report_resolution, resolution,
+                                                 run_command)
 from tutorial_kit.mock.workers.uploads import content_type_for
 
 from . import artifacts
@@ -205,12 +206,7 @@ class Run:
         self.held.release()  # no reclaim may race the resolution
         held = self.held
         try:
-            if state == "completed":
-                held.queue.reportCompleted(held.task_id, held.run_id)
-            elif state == "failed":
-                held.queue.reportFailed(held.task_id, held.run_id)
-            else:
-                held.queue.reportException(held.task_id, held.run_id, {"reason": reason})
+            report_resolution(held, state, reason)
         except Exception as error:  # e.g. 409: cancelled meanwhile; the queue has the last word
             self.say(f"reporting {state} for {self.name} failed: {error}")
         return state + (f"/{reason}" if reason else "")

@@ -11,9 +11,12 @@ import pathlib
 import signal
 import subprocess
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .payloads import ArtifactSpec, RunPlan
+
+if TYPE_CHECKING:
+    from .claim import HeldClaim
 
 #: A directory artifact uploads at most this many files (the first, in path order).
 MAX_DIRECTORY_FILES = 1000
@@ -111,3 +114,15 @@ def resolution(plan: RunPlan, code: int | None, timed_out: bool,
     if code == 0 and artifacts_ok:
         return "completed", None
     return "failed", None
+
+
+def report_resolution(held: "HeldClaim", state: str, reason: str | None) -> None:
+    """Tell the queue how the claimed run ended: completed,
+    failed, or an exception with its reason. The queue's refusal (e.g. 409, cancelled
+    meanwhile) is raised to the caller, which has the last word on what to say."""
+    if state == "completed":
+        held.queue.reportCompleted(held.task_id, held.run_id)
+    elif state == "failed":
+        held.queue.reportFailed(held.task_id, held.run_id)
+    else:
+        held.queue.reportException(held.task_id, held.run_id, {"reason": reason})

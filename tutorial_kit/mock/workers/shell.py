@@ -41,7 +41,8 @@ from . import uploads
 from .claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
 from .payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
                        RunPlan, parse_payload)
-from .run_steps import MAX_DIRECTORY_FILES, publish_declared, resolution, run_command
+from .run_steps import (MAX_DIRECTORY_FILES, publish_declared, report_resolution, resolution,
+                        run_command)
 
 if TYPE_CHECKING:
     from tutorial_kit.mock.faults import TaskFaults
@@ -472,12 +473,7 @@ class ShellRun:
         self.settled = True
         held.release()  # no reclaim may race the resolution
         try:
-            if state == "completed":
-                held.queue.reportCompleted(held.task_id, held.run_id)
-            elif state == "failed":
-                held.queue.reportFailed(held.task_id, held.run_id)
-            else:
-                held.queue.reportException(held.task_id, held.run_id, {"reason": reason})
+            report_resolution(held, state, reason)
         except Exception as error:
             # e.g. 409: cancelled while the artifacts uploaded; the queue has the last word
             log.warning("reporting %s for %s/%s failed (%s): %s", state, held.task_id,
