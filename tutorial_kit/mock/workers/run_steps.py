@@ -117,9 +117,9 @@ def resolution(plan: RunPlan, code: int | None, timed_out: bool,
 
 
 def report_resolution(held: "HeldClaim", state: str, reason: str | None) -> None:
-    """Tell the queue how the claimed run ended: completed,
-    failed, or an exception with its reason. The queue's refusal (e.g. 409, cancelled
-    meanwhile) is raised to the caller, which has the last word on what to say."""
+    """Tell the queue how the claimed run ended: completed, failed, or an exception with its
+    reason. The queue's refusal (e.g. 409, cancelled meanwhile) is raised to the caller, which
+    says what it makes of it."""
     if state == "completed":
         held.queue.reportCompleted(held.task_id, held.run_id)
     elif state == "failed":
