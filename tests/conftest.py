@@ -32,6 +32,18 @@ def _wall_clock_for_fromnow():
     use_clock(None)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _no_embedded_mock_left_behind():
+    """A module's tests may share the mock connect() starts; the next module (on the same
+    xdist worker) starts without it, as a fresh kernel does."""
+    yield
+    from tutorial_kit.connection import embedded_mock
+
+    mock = embedded_mock()
+    if mock is not None:
+        mock.stop()
+
+
 @pytest.fixture(scope="session")
 def oracle_schemas() -> pathlib.Path:
     """../shared/taskcluster-schemas: the official schemas, the conformance oracle."""
