@@ -246,8 +246,21 @@ HTTP = os.environ.get("TUTORIAL_KIT_MOCK_HTTP", "auto")
 
 def _new_loop(config: uvicorn.Config) -> asyncio.AbstractEventLoop:
     """A fresh event loop of the kind ``config.loop`` names (uvloop's where installed)."""
-    factory = config.get_loop_factory()
-    return factory() if factory is not None else asyncio.new_event_loop()
+    get_factory = getattr(config, "get_loop_factory", None)
+    if get_factory is not None:
+        factory = get_factory()
+        return factory() if factory is not None else asyncio.new_event_loop()
+    # uvicorn before 0.36 only offers setup_event_loop(), which sets the process-wide policy
+    # (a kernel's too): make the loop here instead
+    if config.loop in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if config.loop == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def _run_in_thread(mock: MockQueue, sock: socket.socket) -> None:
