@@ -218,15 +218,26 @@ def _timeout(service: Any) -> Any:
     return getattr(options, "timeout", 30.0) if options is not None else 30.0
 
 
+class _Buffer:
+    """A writer factory into memory: each attempt (a retry starts over) gets a fresh buffer;
+    the last one holds the bytes."""
+
+    def __init__(self) -> None:
+        self._last = io.BytesIO()
+
+    def fresh(self) -> io.BytesIO:
+        self._last = io.BytesIO()
+        return self._last
+
+    def value(self) -> bytes:
+        return self._last.getvalue()
+
+
 def downloadToBuf(**kwargs: Any) -> tuple[bytes, str]:
     """``download`` into memory: (bytes, content type)."""
-    buffers: list[io.BytesIO] = []
-
-    def factory() -> io.BytesIO:
-        buffers.append(io.BytesIO())
-        return buffers[-1]
-    content_type = download(writerFactory=factory, **kwargs)
-    return buffers[-1].getvalue(), content_type
+    buffer = _Buffer()
+    content_type = download(writerFactory=buffer.fresh, **kwargs)
+    return buffer.value(), content_type
 
 
 def downloadToFile(file: Any, **kwargs: Any) -> str:
@@ -236,13 +247,9 @@ def downloadToFile(file: Any, **kwargs: Any) -> str:
 
 def downloadArtifactToBuf(**kwargs: Any) -> tuple[bytes, str]:
     """``downloadArtifact`` into memory: (bytes, content type)."""
-    buffers: list[io.BytesIO] = []
-
-    def factory() -> io.BytesIO:
-        buffers.append(io.BytesIO())
-        return buffers[-1]
-    content_type = downloadArtifact(writerFactory=factory, **kwargs)
-    return buffers[-1].getvalue(), content_type
+    buffer = _Buffer()
+    content_type = downloadArtifact(writerFactory=buffer.fresh, **kwargs)
+    return buffer.value(), content_type
 
 
 def downloadArtifactToFile(file: Any, **kwargs: Any) -> str:
@@ -261,6 +268,7 @@ def _file_factory(file: Any) -> Callable[[], Any]:
 # -- asyncio --------------------------------------------------------------------------------
 
 async def _maybe_await(value: Any) -> Any:
+    """``value``, awaited when it is awaitable (factories and writers may be sync or async)."""
     import inspect
 
     return await value if inspect.isawaitable(value) else value
@@ -337,13 +345,9 @@ async def downloadArtifact_async(*, taskId: str, name: str, runId: int | None = 
 
 
 async def downloadArtifactToBuf_async(**kwargs: Any) -> tuple[bytes, str]:
-    buffers: list[io.BytesIO] = []
-
-    def factory() -> io.BytesIO:
-        buffers.append(io.BytesIO())
-        return buffers[-1]
-    content_type = await downloadArtifact_async(writerFactory=factory, **kwargs)
-    return buffers[-1].getvalue(), content_type
+    buffer = _Buffer()
+    content_type = await downloadArtifact_async(writerFactory=buffer.fresh, **kwargs)
+    return buffer.value(), content_type
 
 
 async def downloadArtifactToFile_async(file: Any, **kwargs: Any) -> str:
@@ -351,13 +355,9 @@ async def downloadArtifactToFile_async(file: Any, **kwargs: Any) -> str:
 
 
 async def downloadToBuf_async(**kwargs: Any) -> tuple[bytes, str]:
-    buffers: list[io.BytesIO] = []
-
-    def factory() -> io.BytesIO:
-        buffers.append(io.BytesIO())
-        return buffers[-1]
-    content_type = await download_async(writerFactory=factory, **kwargs)
-    return buffers[-1].getvalue(), content_type
+    buffer = _Buffer()
+    content_type = await download_async(writerFactory=buffer.fresh, **kwargs)
+    return buffer.value(), content_type
 
 
 async def downloadToFile_async(file: Any, **kwargs: Any) -> str:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import inspect
 import io
 import time
 from typing import Any, Awaitable, Callable
 
 import httpx
 
+from .download import _maybe_await
 from .errors import TaskclusterError
 from .retry import RETRYABLE_ERRORS, backoff, retryable_status
 from .slugid import slugid
@@ -130,10 +130,6 @@ def uploadFromFile(*, file: Any, **kwargs: Any) -> None:
 
 
 # -- asyncio --------------------------------------------------------------------------------
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
 
 async def _read_all_async(reader: Any, hashing: _Hashing) -> bytes:
     out = io.BytesIO()

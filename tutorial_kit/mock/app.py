@@ -307,18 +307,10 @@ class QueueApp:
         if found is None:
             return self.json_response({"error": "Not found"}, 404)
         entry, raw_params = found
-        ctx.name = entry.name
-        ctx.params = {k: unquote(v) for k, v in raw_params.items()}
-
-        # 1. the body
-        content_type = request.headers.get("content-type")
-        data = await self._read_body(request, MAX_BODY)
-        payload = self._parse_body(entry, data, content_type)
-        ctx.payload = payload if payload is not None else {}
-
-        # 2. who is calling; scopes first when URL parameters are enough to check them
-        caller, query_string = self._authenticate(request, data, content_type, query_string)
-        ctx.caller = caller
+        # 1. the body, 2. who is calling
+        payload, caller, query_string = await self._receive(request, ctx, entry, raw_params,
+                                                            query_string, MAX_BODY)
+        # scopes first when URL parameters are enough to check them
         if entry.name in _UP_FRONT:
             caller.authorize(entry.scopes, ctx.params)
 
@@ -416,6 +408,22 @@ class QueueApp:
             # Remember the failure; it is raised when scopes are checked (see auth.Caller).
             stripped = re.sub(r"(?:^|&)bewit=[^&]*", "", query_string)
             return Caller(None, self.authenticator.anonymous_scopes, error=err), stripped
+
+    async def _receive(self, request: Request, ctx: Any, entry: api.Entry,
+                       raw_params: dict[str, str], query_string: str,
+                       max_body: int) -> tuple[Any, Any, str]:
+        """The first steps of every API call (the Queue's and the Object service's): name the
+        call, read and parse the body, authenticate. Returns the parsed payload, the caller
+        and the query string without its bewit."""
+        ctx.name = entry.name
+        ctx.params = {k: unquote(v) for k, v in raw_params.items()}
+        content_type = request.headers.get("content-type")
+        data = await self._read_body(request, max_body)
+        payload = self._parse_body(entry, data, content_type)
+        ctx.payload = payload if payload is not None else {}
+        caller, query_string = self._authenticate(request, data, content_type, query_string)
+        ctx.caller = caller
+        return payload, caller, query_string
 
     @staticmethod
     def _check_params(params: dict[str, str]) -> None:

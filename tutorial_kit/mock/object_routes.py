@@ -9,10 +9,8 @@ which checks the scopes (two of them need ``projectId`` from the body). ``downlo
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Route
@@ -84,21 +82,10 @@ async def _dispatch(app: QueueApp, request: Request, ctx: Any, route: str, query
     if found is None:
         return app.json_response({"error": "Not found"}, 404)
     entry, raw_params = found
-    ctx.name = entry.name
-    ctx.params = {k: unquote(v) for k, v in raw_params.items()}
-
-    content_type = request.headers.get("content-type")
-    data = await app._read_body(request, max_body)
-    payload = app._parse_body(entry, data, content_type)
-    ctx.payload = payload if payload is not None else {}
-    caller, _query = app._authenticate(request, data, content_type, query_string)
-    ctx.caller = caller
-
+    payload, caller, _query = await app._receive(request, ctx, entry, raw_params, query_string,
+                                                 max_body)
+    app._check_params(ctx.params)
     name = ctx.params.get("name")
-    if name is not None and not re.match(api.PARAM_PATTERNS["name"], name):
-        raise QueueError("InvalidRequestArguments",
-                         f"Invalid URL patterns:\nURL parameter 'name' given as '{name}' must "
-                         f"match regular expression: '/{api.PARAM_PATTERNS['name']}/'")
     root_url = app.root_url(request)
     body: Any = None
     if entry.input:
