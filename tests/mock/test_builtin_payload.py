@@ -10,11 +10,13 @@ import tutorial_kit as tk
 from tutorial_kit import lessons
 
 
-@pytest.fixture(scope="module")
-def queue():
+@pytest.fixture(scope="module", params=["served", "in-process"])
+def queue(request):
+    """The threaded built-in workers of a served mock, and the asyncio ones of an in-process
+    mock: both follow the same rule."""
     from tutorial_kit.mock import start
 
-    mock = start(claim_wait=0.3)
+    mock = start(claim_wait=0.3, in_process=request.param == "in-process")
     try:
         yield tk.Queue({"rootUrl": mock.root_url, "credentials": dict(mock.credentials)})
     finally:

@@ -2,8 +2,9 @@
 
 They behave as ``workers.builtin`` does for the socket mock: one worker per task queue of
 ``BUILTIN_QUEUES`` long-polls ``claimWork`` through the mock's own application (so the calls are
-in the request log), resolves every run at once, and honours the task faults (error artifacts,
-malformed payloads, crashes). ``describe()``/``task_queues`` answer ``GET /mock/v1/cluster``.
+in the request log), and resolves every run at once by the same plan
+(``workers.builtin.plan_run``: crashes, the empty-payload rule, injected malformed payloads and
+error artifacts). ``describe()``/``task_queues`` answer ``GET /mock/v1/cluster``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from .workers.builtin import BUILTIN_QUEUES, CAPACITY, WORKER_GROUP
-from .workers.payloads import INJECTED_MALFORMED, MALFORMED_ARTIFACT
+from .workers.builtin import BUILTIN_QUEUES, CAPACITY, WORKER_GROUP, plan_run
 
 log = logging.getLogger("tutorial_kit.mock.workers")
 #: Real seconds to wait after a failed claimWork (injected 500s) before asking again.
@@ -79,24 +79,20 @@ class BuiltinWorkers:
                 "storageType": "error", "expires": expires, "reason": reason,
                 "message": message[:4096]})
 
-        for fault in faults.error_artifacts.values():
+        plan = plan_run(claim, faults, outcome)
+        for name, reason, message in plan.fault_artifacts:
             try:
-                await error_artifact(fault.name, fault.reason, fault.message)
+                await error_artifact(name, reason, message)
             except Exception as error:  # the run must still resolve
-                log.warning("error artifact %s on %s/%s refused: %s", fault.name, task_id,
-                            run_id, error)
-        if faults.crash is not None and faults.crash.mode == "claim-expired":
+                log.warning("error artifact %s on %s/%s refused: %s", name, task_id, run_id,
+                            error)
+        if plan.artifact is not None:
+            await error_artifact(*plan.artifact)
+        if plan.report is None:
             log.info("built-in worker 'crashed' on %s/%s: the claim will lapse", task_id, run_id)
-        elif faults.crash is not None:
-            await queue.reportException(task_id, run_id, {"reason": "worker-shutdown"})
-        elif faults.malformed:
-            await error_artifact(MALFORMED_ARTIFACT, "invalid-resource-on-worker",
-                                 f"Malformed payload: {INJECTED_MALFORMED}")
-            await queue.reportException(task_id, run_id, {"reason": "malformed-payload"})
-        elif outcome == "completed":
-            await queue.reportCompleted(task_id, run_id)
         else:
-            await queue.reportFailed(task_id, run_id)
+            method, body = plan.report
+            await getattr(queue, method)(task_id, run_id, *([body] if body is not None else []))
         self.resolved += 1
 
     # -- what the control plane asks of a cluster ---------------------------------------------

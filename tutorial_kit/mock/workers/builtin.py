@@ -10,6 +10,7 @@ lessons work on them too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import uploads
@@ -23,6 +24,39 @@ if TYPE_CHECKING:
 BUILTIN_QUEUES = {"built-in/succeed": "completed", "built-in/fail": "failed"}
 WORKER_GROUP = "built-in"
 CAPACITY = 8  # runs claimed per claimWork; they resolve instantly, so more is cheaper
+
+
+@dataclass
+class RunPlan:
+    """What a built-in worker does with a run it claimed, decided without I/O, so the threaded
+    workers here and the in-process mock's asyncio workers behave alike."""
+
+    #: error artifacts injected by faults, as (name, reason, message): written first; a refusal
+    #: is logged and the run still resolves
+    fault_artifacts: list[tuple[str, str, str]] = field(default_factory=list)
+    #: an error artifact that explains the report, written right before it
+    artifact: tuple[str, str, str] | None = None
+    #: the report as (method, body), or None: the worker "crashed" and the claim lapses
+    report: tuple[str, dict[str, Any] | None] | None = None
+
+
+def plan_run(claim: dict[str, Any], faults: Any, outcome: str) -> RunPlan:
+    """The run's plan from the claim, the task faults armed for it and the queue's outcome."""
+    plan = RunPlan([(f.name, f.reason, f.message) for f in faults.error_artifacts.values()])
+    if faults.crash is not None and faults.crash.mode == "claim-expired":
+        return plan
+    if faults.crash is not None:
+        plan.report = ("reportException", {"reason": "worker-shutdown"})
+    elif claim["task"].get("payload") != {}:
+        # the real service's rule: a built-in worker takes no instructions
+        plan.report = ("reportException", {"reason": "malformed-payload"})
+    elif faults.malformed:
+        plan.artifact = (MALFORMED_ARTIFACT, "invalid-resource-on-worker",
+                         f"Malformed payload: {INJECTED_MALFORMED}")
+        plan.report = ("reportException", {"reason": "malformed-payload"})
+    else:
+        plan.report = ("reportCompleted" if outcome == "completed" else "reportFailed", None)
+    return plan
 
 
 class BuiltinEngine:
@@ -53,29 +87,23 @@ class BuiltinEngine:
         task_id, run_id = claim["status"]["taskId"], claim["runId"]
         faults = self.context.faults.for_run(task_id, claim["task"].get("taskQueueId"))
         expires = claim["task"]["expires"]
-        for fault in faults.error_artifacts.values():
+        plan = plan_run(claim, faults, outcome)
+        for name, reason, message in plan.fault_artifacts:
             try:
-                uploads.error(queue, task_id, run_id, fault.name, reason=fault.reason,
-                              message=fault.message, expires=expires)
+                uploads.error(queue, task_id, run_id, name, reason=reason, message=message,
+                              expires=expires)
             except Exception as error:  # the run must still resolve
-                log.warning("error artifact %s on %s/%s refused: %s", fault.name, task_id,
-                            run_id, error)
-        if faults.crash is not None and faults.crash.mode == "claim-expired":
+                log.warning("error artifact %s on %s/%s refused: %s", name, task_id, run_id,
+                            error)
+        if plan.artifact is not None:
+            name, reason, message = plan.artifact
+            uploads.error(queue, task_id, run_id, name, reason=reason, message=message,
+                          expires=expires)
+        if plan.report is None:
             log.info("built-in worker 'crashed' on %s/%s: the claim will lapse", task_id, run_id)
-        elif faults.crash is not None:
-            queue.reportException(task_id, run_id, {"reason": "worker-shutdown"})
-        elif claim["task"].get("payload") != {}:
-            # the real service's rule: a built-in worker takes no instructions
-            queue.reportException(task_id, run_id, {"reason": "malformed-payload"})
-        elif faults.malformed:
-            uploads.error(queue, task_id, run_id, MALFORMED_ARTIFACT,
-                          reason="invalid-resource-on-worker",
-                          message=f"Malformed payload: {INJECTED_MALFORMED}", expires=expires)
-            queue.reportException(task_id, run_id, {"reason": "malformed-payload"})
-        elif outcome == "completed":
-            queue.reportCompleted(task_id, run_id)
         else:
-            queue.reportFailed(task_id, run_id)
+            method, body = plan.report
+            getattr(queue, method)(task_id, run_id, *([body] if body is not None else []))
         self.resolved += 1
 
     def describe(self) -> dict[str, Any]:
