@@ -55,12 +55,12 @@ def _fill(points: list[int], serve: bool) -> None:
 
     from tutorial_kit import api
     from tutorial_kit.client.slugid import slugid
-    from tutorial_kit.mock.app import QueueApp
-    from tutorial_kit.mock.auth import Caller
-    from tutorial_kit.mock.backend import QueueBackend
-    from tutorial_kit.mock.call import Call
+    from tutorial_kit.mock.web.app import QueueApp
+    from tutorial_kit.mock.security.auth import Caller
+    from tutorial_kit.mock.model.backend import QueueBackend
+    from tutorial_kit.mock.model.call import Call
     from tutorial_kit.mock.server import launch
-    from tutorial_kit.mock.validation import Validator
+    from tutorial_kit.mock.web.validation import Validator
 
     backend, validator = QueueBackend(), Validator()
     caller = Caller("bench", ["*"])

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import tutorial_kit as tk
-from tutorial_kit.mock.classroom import enroll, learner_scopes, read_roster
+from tutorial_kit.mock.security.classroom import enroll, learner_scopes, read_roster
 
 
 def test_roster_is_read_and_checked(tmp_path):
@@ -158,7 +158,7 @@ def test_restarting_on_the_same_db_keeps_every_credential(tmp_path):
 def test_a_bubblewrap_that_does_not_work_here_is_no_sandbox(monkeypatch):
     """bwrap installed but unusable (e.g. user namespaces off): the probe finds out at start,
     and the classroom refuses learner commands, saying why and how to fix it."""
-    from tutorial_kit.mock.workers.sandbox import BWRAP_ENV, classroom_sandbox
+    from tutorial_kit.mock.security.sandbox import BWRAP_ENV, classroom_sandbox
 
     monkeypatch.setenv(BWRAP_ENV, "/bin/false")  # starts, does nothing, fails
     refusing = classroom_sandbox()

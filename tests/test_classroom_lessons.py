@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory):
-    from tutorial_kit.mock.workers.sandbox import find_bwrap
+    from tutorial_kit.mock.security.sandbox import find_bwrap
 
     if find_bwrap() is None:
         reason = "bubblewrap is not installed: `make test` installs it when root"

@@ -14,7 +14,7 @@ from traitlets.config import Config
 
 import tutorial_kit as tk
 from tutorial_kit.exercises import Outcome
-from tutorial_kit.mock.classroom import enroll
+from tutorial_kit.mock.security.classroom import enroll
 
 pytestmark = pytest.mark.slow
 

@@ -35,7 +35,7 @@ needs_rfc3987_syntax = pytest.mark.skipif(
 def test_validation_defers_the_iri_grammar_until_an_iri_is_checked() -> None:
     out = _run("""
         import json, sys
-        from tutorial_kit.mock.validation import Validator
+        from tutorial_kit.mock.web.validation import Validator
         body = Validator().validate_input("create-task-request.json", {
             "taskQueueId": "a/b", "created": "2026-01-01T00:00:00.000Z",
             "deadline": "2026-01-01T01:00:00.000Z", "payload": {},
@@ -62,7 +62,7 @@ def test_validation_defers_the_iri_grammar_until_an_iri_is_checked() -> None:
 def test_a_later_import_of_rfc3987_syntax_gets_the_real_module() -> None:
     out = _run("""
         import json
-        import tutorial_kit.mock.validation
+        import tutorial_kit.mock.web.validation
         import rfc3987_syntax
         print(json.dumps({"file": getattr(rfc3987_syntax, "__file__", None),
                           "valid": rfc3987_syntax.is_valid_syntax("iri", "https://a.example/")}))
@@ -77,7 +77,7 @@ def test_importing_tutorial_kit_loads_neither_server_nor_pandas() -> None:
         import tutorial_kit as tk
         tk.slugid()
         heavy = ["pandas", "uvicorn", "starlette", "jsonschema", "ipywidgets",
-                 "tutorial_kit.mock.server", "tutorial_kit.mock.validation"]
+                 "tutorial_kit.mock.server", "tutorial_kit.mock.web.validation"]
         print(json.dumps({name: name in sys.modules for name in heavy}))
     """)
     assert not any(out.values()), out
@@ -104,7 +104,7 @@ def test_a_first_cell_loads_no_pandas_and_no_iri_grammar() -> None:
 
 
 def test_the_schema_registry_is_built_on_first_use() -> None:
-    from tutorial_kit.mock import validation
+    from tutorial_kit.mock.web import validation
 
     validation._package_documents.cache_clear()
     validator = validation.Validator()

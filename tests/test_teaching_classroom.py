@@ -48,7 +48,7 @@ def adapt(script: str, port: int) -> str:
 
 @pytest.mark.slow
 def test_the_classroom_recipe_works_as_written(tmp_path):
-    from tutorial_kit.mock.workers.sandbox import find_bwrap
+    from tutorial_kit.mock.security.sandbox import find_bwrap
 
     if find_bwrap() is None:
         pytest.skip("bubblewrap is not installed (`make test` installs it when root)")

@@ -66,10 +66,10 @@ def _mock_queue_serve(args: argparse.Namespace) -> int:
 
 
 def _classroom_serve(args: argparse.Namespace) -> int:
-    from tutorial_kit.mock.auth import new_access_token
-    from tutorial_kit.mock.classroom import Keeper, enroll, read_roster, write_credentials
+    from tutorial_kit.mock.security.auth import new_access_token
+    from tutorial_kit.mock.security.classroom import Keeper, enroll, read_roster, write_credentials
     from tutorial_kit.mock.server import serve
-    from tutorial_kit.mock.workers.sandbox import classroom_sandbox
+    from tutorial_kit.mock.security.sandbox import classroom_sandbox
 
     keeper = Keeper.beside(args.db)
     learners, clients = enroll(read_roster(args.roster), kept=keeper.learners)

@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote, urlencode
 from hypothesis import strategies as st
 
 from tutorial_kit import api
-from tutorial_kit.mock.app import match_route
+from tutorial_kit.mock.web.app import match_route
 
 from .support import (TASK_QUEUE, Answer, Wire, check_error, new_task_id, task_definition,
                       unique_queue, when)

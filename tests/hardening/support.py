@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from tutorial_kit.client.hawk import authorization_header
 from tutorial_kit.client.options import Credentials
 from tutorial_kit.client.slugid import slugid
-from tutorial_kit.mock.errors import STATUS_BY_CODE
+from tutorial_kit.mock.model.errors import STATUS_BY_CODE
 
 API = "/api/queue/v1"
 #: A task queue no built-in worker serves, so tasks stay pending until a test claims them.

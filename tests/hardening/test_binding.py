@@ -84,8 +84,8 @@ def test_strict_mode_beyond_loopback_still_demands_credentials() -> None:
 
 
 def test_launch_refuses_other_addresses_for_a_non_strict_app() -> None:
-    from tutorial_kit.mock.app import QueueApp
-    from tutorial_kit.mock.backend import QueueBackend
+    from tutorial_kit.mock.web.app import QueueApp
+    from tutorial_kit.mock.model.backend import QueueBackend
 
     app = QueueApp(QueueBackend(), strict=False)
     try:

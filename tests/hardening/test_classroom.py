@@ -209,11 +209,11 @@ def test_a_star_inside_a_scope_is_literal(classroom, cwire: Wire) -> None:
                      credentials=carol).status == 200
 
 
-# -- the roster's own scopes (tutorial_kit.mock.classroom.learner_scopes) ---------------------
+# -- the roster's own scopes (tutorial_kit.mock.security.classroom.learner_scopes) ---------------------
 
 @pytest.fixture(scope="module")
 def enrolled() -> Iterator[tuple[MockQueue, dict[str, dict[str, str]]]]:
-    from tutorial_kit.mock.classroom import enroll
+    from tutorial_kit.mock.security.classroom import enroll
 
     learners, clients = enroll(list(LEARNERS))
     creds = {l.name: {"clientId": l.client_id, "accessToken": l.access_token} for l in learners}

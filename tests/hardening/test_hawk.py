@@ -16,7 +16,7 @@ import pytest
 from tutorial_kit.client.hawk import bewit
 from tutorial_kit.client.options import Credentials
 from tutorial_kit.mock import MockQueue
-from tutorial_kit.mock.auth import issue_temporary_credentials
+from tutorial_kit.mock.security.auth import issue_temporary_credentials
 
 from .fuzzing import setup_world
 from .support import Wire, assert_still_serves, check_error, new_task_id, task_definition

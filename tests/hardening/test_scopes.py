@@ -208,8 +208,8 @@ def test_every_scoped_method_is_covered() -> None:
 
 
 def _anon_ok(expression: Any, params: dict[str, Any]) -> bool:
-    from tutorial_kit.mock.auth import ANONYMOUS_SCOPES
-    from tutorial_kit.mock.scopes import expand, satisfies
+    from tutorial_kit.mock.security.auth import ANONYMOUS_SCOPES
+    from tutorial_kit.mock.security.scopes import expand, satisfies
 
     return satisfies(ANONYMOUS_SCOPES, expand(expression, params))
 

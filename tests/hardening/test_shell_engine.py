@@ -22,8 +22,8 @@ from collections.abc import Iterator
 import pytest
 
 from tutorial_kit.mock import MockQueue, start
-from tutorial_kit.mock.workers.payloads import MAX_RUN_TIME_CAP
-from tutorial_kit.mock.workers.shell import DEFAULT_TASK_QUEUES
+from tutorial_kit.mock.sim.workers.payloads import MAX_RUN_TIME_CAP
+from tutorial_kit.mock.sim.workers.shell import DEFAULT_TASK_QUEUES
 
 from .support import Wire, new_task_id, task_definition
 
@@ -124,7 +124,7 @@ def test_commands_get_no_credentials_of_the_mock(cluster: MockQueue) -> None:
 # reach it: every artifact (data and error) of the task, its log, the server's own output.
 
 needs_bwrap = pytest.mark.skipif(
-    __import__("tutorial_kit.mock.workers.sandbox", fromlist=["find_bwrap"]).find_bwrap() is None,
+    __import__("tutorial_kit.mock.security.sandbox", fromlist=["find_bwrap"]).find_bwrap() is None,
     reason="bubblewrap is not installed (`apt-get install bubblewrap`; `make test` installs it "
            "when root)")
 
@@ -243,7 +243,7 @@ def test_a_learner_task_runs_limited_and_not_as_the_teacher(classroom):
 
     import tutorial_kit as tk
 
-    from tutorial_kit.mock.workers.sandbox import NOBODY, Limits
+    from tutorial_kit.mock.security.sandbox import NOBODY, Limits
 
     from .classroom import everything_published, wait_resolved
 

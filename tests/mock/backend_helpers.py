@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from tutorial_kit.api import BY_NAME
-from tutorial_kit.mock.auth import ANONYMOUS_SCOPES, Caller
-from tutorial_kit.mock.backend import QueueBackend
-from tutorial_kit.mock.call import Call, Reply
-from tutorial_kit.mock.clock import Clock, to_json
-from tutorial_kit.mock.errors import QueueError
+from tutorial_kit.mock.security.auth import ANONYMOUS_SCOPES, Caller
+from tutorial_kit.mock.model.backend import QueueBackend
+from tutorial_kit.mock.model.call import Call, Reply
+from tutorial_kit.mock.model.clock import Clock, to_json
+from tutorial_kit.mock.model.errors import QueueError
 
 ROOT = Caller("root", ["*"])
 ANONYMOUS = Caller(None, ANONYMOUS_SCOPES)
@@ -72,7 +72,7 @@ class Harness:
         entry = BY_NAME[name]
         if caller is not None and entry.scopes is not None:
             # The HTTP layer checks up front when the expression needs only URL parameters.
-            from tutorial_kit.mock.scopes import required_params
+            from tutorial_kit.mock.security.scopes import required_params
             if required_params(entry.scopes) <= set(entry.args):
                 caller.authorize(entry.scopes, params)
         reply = self.backend.handle(Call(entry, params, query or {}, body, caller,

@@ -15,9 +15,9 @@ import pytest
 import taskcluster
 
 from tutorial_kit.mock import start
-from tutorial_kit.mock.answer import API, CORS, NONE, Answer, ReplyCache, request_id
-from tutorial_kit.mock.app import ApiRequest, QueueApp
-from tutorial_kit.mock.backend import QueueBackend
+from tutorial_kit.mock.web.answer import API, CORS, NONE, Answer, ReplyCache, request_id
+from tutorial_kit.mock.web.app import ApiRequest, QueueApp
+from tutorial_kit.mock.model.backend import QueueBackend
 from tutorial_kit.mockctl import MockControl
 
 QUEUE_ID = "proj-answer/worker"

@@ -14,13 +14,13 @@ import taskcluster
 
 from tutorial_kit import api
 from tutorial_kit.mock import start
-from tutorial_kit.mock.app import QueueApp
-from tutorial_kit.mock.auth import Authenticator
-from tutorial_kit.mock.backend import QueueBackend
-from tutorial_kit.mock.blobs import object_upload_url
-from tutorial_kit.mock.call import Reply
+from tutorial_kit.mock.web.app import QueueApp
+from tutorial_kit.mock.security.auth import Authenticator
+from tutorial_kit.mock.model.backend import QueueBackend
+from tutorial_kit.mock.model.blobs import object_upload_url
+from tutorial_kit.mock.model.call import Reply
 from tutorial_kit.mock.server import launch
-from tutorial_kit.mock.validation import Validator
+from tutorial_kit.mock.web.validation import Validator
 
 FOOTER = re.compile(r"\n\n---\n\n\* method:     (\w+)\n\* errorCode:  (\w+)\n"
                     r"\* statusCode: (\d+)\n\* time:       (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$")
@@ -420,7 +420,7 @@ def _normalize(value, mock, ids: dict[str, str], t0: str, t1d: str, step: int):
 def test_error_answers_match_the_golden_traces(golden_traces, scenario):
     from datetime import datetime, timedelta, timezone
 
-    from tutorial_kit.mock.clock import to_json
+    from tutorial_kit.mock.model.clock import to_json
 
     trace = json.loads((golden_traces / f"{scenario}.json").read_text())
     now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
@@ -449,7 +449,7 @@ def test_error_answers_match_the_golden_traces(golden_traces, scenario):
 
 
 def test_live_logs_are_streamed_while_the_run_writes(tmp_path):
-    from tutorial_kit.mock.workers.livelog import LiveLogs
+    from tutorial_kit.mock.model.livelog import LiveLogs
 
     with start(workers=False, claim_wait=0.1) as mock:
         task_id = taskcluster.slugId()

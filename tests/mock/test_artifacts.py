@@ -18,12 +18,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from tutorial_kit.api import BY_NAME, SLUGID_PATTERN
 from tutorial_kit.client.slugid import slugid
-from tutorial_kit.mock import auth, scopes
-from tutorial_kit.mock.backend import QueueBackend
-from tutorial_kit.mock.call import Call, Reply
-from tutorial_kit.mock.clock import Clock, to_json
-from tutorial_kit.mock.errors import QueueError
-from tutorial_kit.mock.validation import Validator
+from tutorial_kit.mock.security import auth, scopes
+from tutorial_kit.mock.model.backend import QueueBackend
+from tutorial_kit.mock.model.call import Call, Reply
+from tutorial_kit.mock.model.clock import Clock, to_json
+from tutorial_kit.mock.model.errors import QueueError
+from tutorial_kit.mock.web.validation import Validator
 
 from .backend_helpers import ANONYMOUS, ROOT, Oracle, paused_clock
 

@@ -16,9 +16,9 @@ import pytest
 import taskcluster
 
 from tutorial_kit.mock import start
-from tutorial_kit.mock.auth import (ANONYMOUS_SCOPES, Authenticator, HawkRequest,
+from tutorial_kit.mock.security.auth import (ANONYMOUS_SCOPES, Authenticator, HawkRequest,
                                     issue_temporary_credentials)
-from tutorial_kit.mock.errors import QueueError
+from tutorial_kit.mock.model.errors import QueueError
 
 LIMITED = {"clientId": "limited", "accessToken": "limited-secret-token",
            "scopes": ["queue:list-task-queues", "queue:create-task:*", "queue:scheduler-id:*"]}

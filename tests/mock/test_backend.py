@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from tutorial_kit.mock.auth import Caller
-from tutorial_kit.mock.backend import QueueBackend
-from tutorial_kit.mock.clock import parse_date, to_json, to_pg
-from tutorial_kit.mock.taskdef import DEFINITION_KEYS
+from tutorial_kit.mock.security.auth import Caller
+from tutorial_kit.mock.model.backend import QueueBackend
+from tutorial_kit.mock.model.clock import parse_date, to_json, to_pg
+from tutorial_kit.mock.model.taskdef import DEFINITION_KEYS
 
 from .backend_helpers import ANONYMOUS, ROOT, Harness, Oracle, paused_clock, slug, task_def
 
@@ -944,8 +944,8 @@ def test_expired_tasks_groups_and_queues_are_deleted(h):
 
 def test_handle_refuses_unknown_methods(h):
     from tutorial_kit.api import Entry
-    from tutorial_kit.mock.call import Call
-    from tutorial_kit.mock.errors import QueueError
+    from tutorial_kit.mock.model.call import Call
+    from tutorial_kit.mock.model.errors import QueueError
     fake = Entry("explode", "get", "/x", (), (), None, None, None, "stable", "x")
     with pytest.raises(QueueError) as info:
         h.backend.handle(Call(fake, {}, {}, None, ROOT, "http://x"))

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tutorial_kit.mock import blobs
-from tutorial_kit.mock.errors import QueueError
+from tutorial_kit.mock.model import blobs
+from tutorial_kit.mock.model.errors import QueueError
 
 from .test_artifacts import T0, Harness, split_blob_url
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tutorial_kit.mock.clock import Clock, add_years, normalize_date, parse_date, to_json, to_pg
+from tutorial_kit.mock.model.clock import Clock, add_years, normalize_date, parse_date, to_json, to_pg
 
 UTC = timezone.utc
 

@@ -11,7 +11,7 @@ import pytest
 
 import tutorial_kit as tk
 from tutorial_kit import lessons
-from tutorial_kit.mock.faults import describe_lines
+from tutorial_kit.mock.sim.faults import describe_lines
 from tutorial_kit.mockctl import MockControl
 
 SLOW_FIRST_RUN = 'if [ "$RUN_ID" = 0 ]; then sleep 300; else echo "run $RUN_ID: done"; fi'

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tutorial_kit.mock.events import (Bus, Message, full_exchange, group_routing_key, route_ccs,
+from tutorial_kit.mock.model.events import (Bus, Message, full_exchange, group_routing_key, route_ccs,
                                       task_routing_key)
 
 STATUS = {"taskId": "T1aaaaaaQaaaaaaaaaaaaA", "provisionerId": "prov", "workerType": "wt",

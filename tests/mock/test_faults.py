@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tutorial_kit.mock.faults import FaultError, Faults
+from tutorial_kit.mock.sim.faults import FaultError, Faults
 
 
 def apply(faults: Faults, method: str):

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tutorial_kit.mock import lifecycle as lc
-from tutorial_kit.mock.clock import to_json, to_pg
-from tutorial_kit.mock.errors import QueueError
+from tutorial_kit.mock.model import lifecycle as lc
+from tutorial_kit.mock.model.clock import to_json, to_pg
+from tutorial_kit.mock.model.errors import QueueError
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)

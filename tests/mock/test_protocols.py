@@ -15,7 +15,7 @@ import pytest
 
 from tutorial_kit.client import Queue, TaskclusterError, fromNowJSON, slugid
 from tutorial_kit.mock import server
-from tutorial_kit.mock.protocols import http_protocol
+from tutorial_kit.mock.web.protocols import http_protocol
 
 HAS_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tutorial_kit.mock.requestlog import RequestLog
+from tutorial_kit.mock.web.requestlog import RequestLog
 
 
 def _record(log: RequestLog, n: int, query_string: str = "") -> None:

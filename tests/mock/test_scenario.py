@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from tutorial_kit.mock.clock import Clock
-from tutorial_kit.mock.faults import Faults
-from tutorial_kit.mock.scenario import Scenario, ScenarioError
+from tutorial_kit.mock.model.clock import Clock
+from tutorial_kit.mock.sim.faults import Faults
+from tutorial_kit.mock.sim.scenario import Scenario, ScenarioError
 
 LESSON = """
 name: flaky-queue
@@ -125,7 +125,7 @@ def mock():
 def test_scenario_drives_a_real_lesson(mock):
     """A scripted lesson: injected 500s the client rides out, and a task made malformed."""
     from tutorial_kit.client import Queue, slugid
-    from tutorial_kit.mock.clock import to_json
+    from tutorial_kit.mock.model.clock import to_json
 
     task_id = slugid()
     Scenario.loads(f"""

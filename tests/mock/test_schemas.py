@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT6
 
 from tutorial_kit import api
-from tutorial_kit.mock.validation import Validator
+from tutorial_kit.mock.web.validation import Validator
 
 ORIGIN = "https://tc.example.com"
 PROSE_KEYS = ("title", "description")

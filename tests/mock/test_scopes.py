@@ -1,11 +1,11 @@
-"""Scope matching and scope expressions (tutorial_kit.mock.scopes)."""
+"""Scope matching and scope expressions (tutorial_kit.mock.security.scopes)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tutorial_kit import api
-from tutorial_kit.mock import scopes as S
+from tutorial_kit.mock.security import scopes as S
 
 
 @pytest.mark.parametrize("held, required, ok", [

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from tutorial_kit.mock.backend import QueueBackend
-from tutorial_kit.mock.store import Store
+from tutorial_kit.mock.model.backend import QueueBackend
+from tutorial_kit.mock.model.store import Store
 
 from .backend_helpers import Harness, paused_clock, slug
 

@@ -1,4 +1,4 @@
-"""tutorial_kit.mock.validation: defaults, Ajv-worded errors, output checks, served documents."""
+"""tutorial_kit.mock.web.validation: defaults, Ajv-worded errors, output checks, served documents."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tutorial_kit import api
-from tutorial_kit.mock.errors import QueueError
-from tutorial_kit.mock.validation import InputValidationError, UnknownSchema, Validator
+from tutorial_kit.mock.model.errors import QueueError
+from tutorial_kit.mock.web.validation import InputValidationError, UnknownSchema, Validator
 
 ROOT = "http://127.0.0.1:8765"
 SCHEMA_URL = f"{ROOT}/schemas/queue/v1/create-task-request.json"
@@ -284,7 +284,7 @@ def test_inlined_refs_judge_exactly_like_the_registry(v):
     """The validators inline `$ref`s for speed; a plain registry validator must agree."""
     from jsonschema import Draft6Validator
 
-    from tutorial_kit.mock import validation
+    from tutorial_kit.mock.web import validation
 
     schema = v.schema_document("queue/v1/create-task-request.json", validation._ORIGIN)
     plain = Draft6Validator(schema, registry=v._registry, format_checker=validation._FORMATS)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from tutorial_kit.mock.workers.payloads import MalformedPayload, parse_payload
+from tutorial_kit.mock.sim.workers.payloads import MalformedPayload, parse_payload
 
 RESOLVED = ("completed", "failed", "exception")
 WAIT = 30.0  # real seconds any condition may take before a test gives up (never a timing assert)
@@ -93,7 +93,7 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> 
 
 def make_task(mock, queue_id: str = "tutorial/docker-worker", payload: Any = None,
               deadline: timedelta = timedelta(hours=1), **extra: Any) -> dict[str, Any]:
-    from tutorial_kit.mock.clock import to_json
+    from tutorial_kit.mock.model.clock import to_json
 
     now = mock.clock.now()
     task = {"taskQueueId": queue_id, "created": to_json(now),
@@ -377,7 +377,7 @@ def test_malformed_fault_and_error_artifact_fault(mock, queue):
 
 def test_crash_with_worker_shutdown_and_no_retries_left_ends_in_exception(mock, queue):
     from tutorial_kit.client import slugid
-    from tutorial_kit.mock.workers import CrashError
+    from tutorial_kit.mock.sim.workers import CrashError
 
     task_id = slugid()
     queue.createTask(task_id, make_task(mock, payload=shell("sleep 600"), retries=0))
@@ -561,7 +561,7 @@ def test_stop_is_prompt_and_kills_running_commands():
 def test_shell_queues_are_configurable_and_checked(monkeypatch):
     from tutorial_kit.client import slugid
     from tutorial_kit.mock import start
-    from tutorial_kit.mock.workers import start_cluster
+    from tutorial_kit.mock.sim.workers import start_cluster
 
     with pytest.raises(ValueError, match="not a task queue id"):
         start_cluster(object(), shell_queues=["no-slash"])
@@ -586,7 +586,7 @@ def test_shell_queues_are_configurable_and_checked(monkeypatch):
 
 
 def test_live_logs_keep_only_the_newest_finished_files(tmp_path, monkeypatch):
-    from tutorial_kit.mock.workers import livelog
+    from tutorial_kit.mock.model import livelog
 
     monkeypatch.setattr(livelog, "KEEP", 2)
     logs = livelog.LiveLogs(tmp_path)

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from . import dashboard
 
 if TYPE_CHECKING:
-    from tutorial_kit.mock.app import QueueApp
+    from tutorial_kit.mock.web.app import QueueApp
 
 STATIC = pathlib.Path(__file__).with_name("static")
 #: The assets the pages load, and their types (nothing else under static/ is served).
@@ -88,7 +88,7 @@ class _Pages:
         log = self.app.request_log
         self.progress.feed(r.to_json() for r in log.since(self.progress.last_seq))
         rows = dashboard.summarize(learners, backend.dump(), self.progress, self.app.now())
-        from tutorial_kit.mock.clock import to_json
+        from tutorial_kit.mock.model.clock import to_json
 
         response = self.app.json_response({"now": to_json(self.app.now()), "learners": rows})
         response.headers["cache-control"] = "no-store"

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any, Self
 
-from .requestlog import RequestLog
+from .web.requestlog import RequestLog
 
 log = logging.getLogger("tutorial_kit.mock")
 

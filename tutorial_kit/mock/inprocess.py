@@ -203,7 +203,7 @@ class InProcessMock(MockHandle):
             ready.wait(10)
         self._spawn(tick_forever(self.backend, self.app), "mock-queue ticker")
         if workers:
-            from .inprocess_workers import BuiltinWorkers
+            from .sim.workers.inprocess import BuiltinWorkers
 
             self.cluster = self.app.cluster = BuiltinWorkers(self)
             for coro, name in self.cluster.loops():
@@ -215,7 +215,7 @@ class InProcessMock(MockHandle):
     def _start_shell(self, shell_queues: Any) -> None:
         """The shell engine, where threads and subprocesses exist (it runs task commands in
         them): its workers' clients reach this mock by rootUrl through the transport registry."""
-        from .workers import _shell_queues, start_cluster
+        from .sim.workers import _shell_queues, start_cluster
 
         try:
             if not _shell_queues(shell_queues):

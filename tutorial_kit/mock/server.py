@@ -8,7 +8,7 @@ a daemon thread, and returns once the server accepts connections::
 
 A ticker on the server's loop runs the model's resolvers (claim expiry, deadlines) every 100 ms of
 real time and at once whenever the mock's clock is moved. With ``workers=True`` the simulated
-cluster (``tutorial_kit.mock.workers.start_cluster``) starts beside it when it is installed.
+cluster (``tutorial_kit.mock.sim.workers.start_cluster``) starts beside it when it is installed.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import Any
 
 import uvicorn
 
-from .app import QueueApp
-from .auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
+from .web.app import QueueApp
+from .security.auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
 from .handle import MockHandle, tick_forever
-from .protocols import http_protocol
+from .web.protocols import http_protocol
 
 log = logging.getLogger("tutorial_kit.mock")
 
@@ -142,9 +142,9 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
     shell engine runs commands (``workers.sandbox``; default: as this user). ``mode``: what the
     server says it is (``GET <rootUrl>/mock/v1/``): ``mock`` or ``classroom``.
     """
-    from .backend import QueueBackend
-    from .faults import Faults
-    from .validation import Validator
+    from .model.backend import QueueBackend
+    from .sim.faults import Faults
+    from .web.validation import Validator
 
     check_host(host, strict)
     if not isinstance(port, int) or not 0 <= port <= 65535:
@@ -191,7 +191,7 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
 
     if workers:
         try:
-            from tutorial_kit.mock.workers import start_cluster
+            from .sim.workers import start_cluster
         except ImportError:
             start_cluster = None
         if start_cluster is not None:

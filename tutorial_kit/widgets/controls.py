@@ -15,7 +15,7 @@ import httpx
 import ipywidgets as W
 import traitlets
 
-from tutorial_kit.mock.faults import describe_lines
+from tutorial_kit.mock.sim.faults import describe_lines
 from tutorial_kit.mockctl import MockControl, MockOnlyError, root_url_of
 from tutorial_kit.render import html as H
 

@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .errors import QueueError
-from .faults import FaultError
-from .scenario import Scenario, ScenarioError
+from tutorial_kit.mock.model.errors import QueueError
+from tutorial_kit.mock.sim.faults import FaultError
+from tutorial_kit.mock.sim.scenario import Scenario, ScenarioError
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 

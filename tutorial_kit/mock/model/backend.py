@@ -1,10 +1,10 @@
 """QueueBackend: the mock queue's model, one method per Queue API method.
 
-The HTTP layer (``app``) hands each method a :class:`~tutorial_kit.mock.call.Call` and gets a
-:class:`~tutorial_kit.mock.call.Reply` back, or a :class:`~tutorial_kit.mock.errors.QueueError`.
-Task state changes go through :mod:`~tutorial_kit.mock.lifecycle` (pure), are written in one
-:mod:`~tutorial_kit.mock.store` transaction, and their Pulse messages are published on the
-:mod:`~tutorial_kit.mock.events` bus after the commit.
+The HTTP layer (``app``) hands each method a :class:`~tutorial_kit.mock.model.call.Call` and gets a
+:class:`~tutorial_kit.mock.model.call.Reply` back, or a :class:`~tutorial_kit.mock.model.errors.QueueError`.
+Task state changes go through :mod:`~tutorial_kit.mock.model.lifecycle` (pure), are written in one
+:mod:`~tutorial_kit.mock.model.store` transaction, and their Pulse messages are published on the
+:mod:`~tutorial_kit.mock.model.events` bus after the commit.
 
 The methods are grouped by concern in mixins: tasks (here), the worker interface
 (:mod:`.claims`), task groups (:mod:`.taskgroups`), worker metadata (:mod:`.taskqueues`) and

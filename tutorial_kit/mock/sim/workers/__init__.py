@@ -11,7 +11,7 @@
 Every other task queue stays free for a learner's own worker. The workers reach the queue the way
 an external worker does, over HTTP with the tutorial client, so their calls show up in the
 request log and in the worker-monitoring methods. :meth:`Cluster.crash` is the fault that needs a
-worker's cooperation; the others live in ``tutorial_kit.mock.faults``.
+worker's cooperation; the others live in ``tutorial_kit.mock.sim.faults``.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from typing import Any
 import httpx
 
 from tutorial_kit.api import PARAM_PATTERNS
-from tutorial_kit.mock.faults import CRASH_MODES, FaultError, Faults
+from tutorial_kit.mock.sim.faults import CRASH_MODES, FaultError, Faults
 
 from .builtin import BUILTIN_QUEUES, BuiltinEngine
 from .claim import WallClock, close_quietly, make_queue, transport
-from .livelog import LiveLogs, livelog_path
-from .sandbox import Unsandboxed
+from tutorial_kit.mock.model.livelog import LiveLogs, livelog_path
+from tutorial_kit.mock.security.sandbox import Unsandboxed
 from .shell import DEFAULT_CONCURRENCY, DEFAULT_TASK_QUEUES, ShellEngine
 
 #: Comma-separated task queues for the shell engine (what `--shell-queue` would set).
@@ -72,7 +72,7 @@ class ClusterContext:
         return self.root_url + livelog_path(task_id, run_id)
 
     def now_json(self) -> str:
-        from tutorial_kit.mock.clock import to_json
+        from tutorial_kit.mock.model.clock import to_json
 
         return to_json(self.clock.now())
 
@@ -210,7 +210,7 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
 
     `mock` needs ``root_url`` and ``credentials`` (a client allowed ``claimWork`` on the
     cluster's task queues); its ``backend.clock`` times the reclaims and its ``faults`` (a
-    :class:`~tutorial_kit.mock.faults.Faults`) feed the task faults. `shell_queues` replaces
+    :class:`~tutorial_kit.mock.sim.faults.Faults`) feed the task faults. `shell_queues` replaces
     the shell engine's task queues (default: ``$TUTORIAL_KIT_SHELL_QUEUES``, comma-separated,
     else ``DEFAULT_TASK_QUEUES``); `concurrency` is how many runs it executes at once per
     task queue; `work_root` is where run directories and logs go (a fresh temporary directory by
@@ -225,7 +225,7 @@ def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
     backend = getattr(mock, "backend", None)
     clock = getattr(backend, "clock", None) or getattr(mock, "clock", None) or WallClock()
     if work_root is None and sandbox is not None:
-        from .sandbox import work_root as sandbox_work_root
+        from tutorial_kit.mock.security.sandbox import work_root as sandbox_work_root
 
         work_root = sandbox_work_root(sandbox)
     root = pathlib.Path(tempfile.mkdtemp(prefix="tutorial-kit-cluster-", dir=work_root))

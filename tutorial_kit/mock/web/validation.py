@@ -35,7 +35,7 @@ from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT6
 
-from tutorial_kit.mock.errors import QueueError
+from tutorial_kit.mock.model.errors import QueueError
 
 __all__ = ["Validator", "InputValidationError", "UnknownSchema", "ajv_messages"]
 

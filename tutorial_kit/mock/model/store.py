@@ -118,7 +118,7 @@ TABLES = ("tasks", "dependencies", "task_groups", "pending", "claimed", "claim_c
 
 
 class Store:
-    """The SQLite database behind a :class:`~tutorial_kit.mock.backend.QueueBackend`."""
+    """The SQLite database behind a :class:`~tutorial_kit.mock.model.backend.QueueBackend`."""
 
     def __init__(self, db_path: str | None = None) -> None:
         self.db_path = db_path

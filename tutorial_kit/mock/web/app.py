@@ -34,12 +34,12 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from tutorial_kit import api
 
-from . import scopes as _scopes
+from tutorial_kit.mock.security import scopes as _scopes
 from .answer import CORS, CORS_HEADERS, NONE, Answer, ReplyCache, request_id
-from .auth import Authenticator, Caller, HawkRequest
-from .call import Call, Reply
-from .clock import to_json
-from .errors import QueueError
+from tutorial_kit.mock.security.auth import Authenticator, Caller, HawkRequest
+from tutorial_kit.mock.model.call import Call, Reply
+from tutorial_kit.mock.model.clock import to_json
+from tutorial_kit.mock.model.errors import QueueError
 from .requestlog import RequestLog
 
 log = logging.getLogger("tutorial_kit.mock")
@@ -573,7 +573,7 @@ class QueueApp:
             return self.json_response({"error": "Not found"}, 404)
         from starlette.responses import StreamingResponse
 
-        from .workers.livelog import follow
+        from tutorial_kit.mock.model.livelog import follow
 
         return StreamingResponse(follow(live), media_type="text/plain; charset=utf-8",
                                  headers={**CORS_HEADERS, "cache-control": "no-cache"})

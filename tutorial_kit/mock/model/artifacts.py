@@ -1,11 +1,11 @@
 """Artifact methods of the mock queue, and its blob store's entry points.
 
-Mixed into :class:`~tutorial_kit.mock.backend.QueueBackend`, which provides ``store``,
+Mixed into :class:`~tutorial_kit.mock.model.backend.QueueBackend`, which provides ``store``,
 ``clock``, ``rng``, ``get_task``, ``get_status``, ``task_message`` and ``publish``.
 
 Storage types (QUEUE-FACTS §e): ``s3`` (bytes PUT to a signed URL of the mock's own blob
-store, see :mod:`tutorial_kit.mock.blobs`), ``object`` (bytes uploaded through the mock's
-Object service, :mod:`tutorial_kit.mock.objects`, with the credentials createArtifact returns,
+store, see :mod:`tutorial_kit.mock.model.blobs`), ``object`` (bytes uploaded through the mock's
+Object service, :mod:`tutorial_kit.mock.model.objects`, with the credentials createArtifact returns,
 then ``finishArtifact``), ``reference`` (a URL), ``link`` (another artifact of the same run) and
 ``error`` (a 424 with reason and message).
 """

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from .workers.builtin import BUILTIN_QUEUES, CAPACITY, WORKER_GROUP, plan_run
+from .builtin import BUILTIN_QUEUES, CAPACITY, WORKER_GROUP, plan_run
 
-log = logging.getLogger("tutorial_kit.mock.workers")
+log = logging.getLogger("tutorial_kit.mock.sim.workers")
 #: Real seconds to wait after a failed claimWork (injected 500s) before asking again.
 CLAIM_ERROR_PAUSE = 0.5
 
@@ -108,7 +108,7 @@ class BuiltinWorkers:
         return self.shell.running() if self.shell is not None else []
 
     def crash(self, task_id: str, mode: str = "claim-expired", **kwargs: Any) -> dict[str, Any]:
-        from .workers import CrashError
+        from . import CrashError
 
         if self.shell is not None:
             return self.shell.crash(task_id, mode, **kwargs)

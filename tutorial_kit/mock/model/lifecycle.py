@@ -4,7 +4,7 @@ Every function takes a :class:`TaskRecord` (definition + runs + ``retriesLeft``)
 arguments and ``now``, and returns a :class:`Transition`: the new record plus the Pulse
 messages the event implies, as :class:`Intent` s (exchange + routing-word fields + extra
 payload). The backend stores the record and turns intents into messages after the commit.
-A refusal raises :class:`~tutorial_kit.mock.errors.QueueError` with the real service's code.
+A refusal raises :class:`~tutorial_kit.mock.model.errors.QueueError` with the real service's code.
 
 State machine (QUEUE-FACTS §c): a task's state is the state of its last run, or
 ``unscheduled`` when it has none; resolved runs never change; automatic retries append a run

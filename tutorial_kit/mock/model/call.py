@@ -1,7 +1,7 @@
 """The contract between the HTTP layer (``app``) and the model (``backend``).
 
 ``app`` parses, authenticates and validates a request, then hands the model a :class:`Call`;
-the model answers with a :class:`Reply` or raises :class:`~tutorial_kit.mock.errors.QueueError`.
+the model answers with a :class:`Reply` or raises :class:`~tutorial_kit.mock.model.errors.QueueError`.
 Neither side imports the other's internals: the model never sees a Starlette request, and the
 HTTP layer never reads the store.
 """

@@ -32,8 +32,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from .answer import Answer
-from .auth import HawkRequest
-from .errors import QueueError
+from tutorial_kit.mock.security.auth import HawkRequest
+from tutorial_kit.mock.model.errors import QueueError
 
 if TYPE_CHECKING:
     from .app import QueueApp
@@ -245,7 +245,7 @@ class _Control:
     @staticmethod
     def _arm(faults: Any, data: dict[str, Any]) -> None:
         """Arm a fault described as JSON (the format is ``Faults.arm``'s)."""
-        from .faults import FaultError
+        from tutorial_kit.mock.sim.faults import FaultError
 
         try:
             faults.arm(data)

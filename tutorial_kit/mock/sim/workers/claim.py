@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-log = logging.getLogger("tutorial_kit.mock.workers")
+log = logging.getLogger("tutorial_kit.mock.sim.workers")
 
 #: Retry pause after a failed claimWork (queue restarting, injected 500s), in real seconds.
 CLAIM_ERROR_PAUSE = 0.5
@@ -55,7 +55,7 @@ def status_code(error: BaseException) -> int | None:
 
 
 def parse_instant(text: str) -> datetime:
-    from tutorial_kit.mock.clock import parse_date
+    from tutorial_kit.mock.model.clock import parse_date
 
     return parse_date(text)
 

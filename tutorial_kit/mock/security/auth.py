@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from . import scopes as _scopes
-from .errors import QueueError
+from tutorial_kit.mock.model.errors import QueueError
 
 #: The queue part of a public deployment's ``anonymous`` role (golden-traces/README.md).
 ANONYMOUS_SCOPES: tuple[str, ...] = (

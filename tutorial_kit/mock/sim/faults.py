@@ -19,7 +19,7 @@ Two kinds of faults live here.
     faults.crash_task(task_id, "worker-shutdown")   # the run going on now (the crash button)
 
 Both are plain data (:meth:`Faults.describe` returns them as JSON) so the control plane can list
-them and a scenario file can script them (see ``tutorial_kit.mock.scenario``).
+them and a scenario file can script them (see ``tutorial_kit.mock.sim.scenario``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 
 from tutorial_kit.api import BY_NAME
 
-from .errors import STATUS_BY_CODE, QueueError
+from tutorial_kit.mock.model.errors import STATUS_BY_CODE, QueueError
 
 #: A method name that matches every API method.
 ANY_METHOD = "*"

@@ -45,7 +45,7 @@ from .run_steps import (MAX_DIRECTORY_FILES, publish_declared, report_resolution
                         run_command)
 
 if TYPE_CHECKING:
-    from tutorial_kit.mock.faults import TaskFaults
+    from tutorial_kit.mock.sim.faults import TaskFaults
 
     from . import ClusterContext
 

@@ -2,7 +2,7 @@
 
 Routes by :data:`tutorial_kit.api.OBJECT_ENTRIES` over the raw path, as the queue's layer does,
 with the same steps and envelope: body, Hawk authentication, URL-parameter pattern, input
-schema (``object/v1/...``), then the model (:class:`tutorial_kit.mock.objects.ObjectService`),
+schema (``object/v1/...``), then the model (:class:`tutorial_kit.mock.model.objects.ObjectService`),
 which checks the scopes (two of them need ``projectId`` from the body). ``download`` answers a
 303 to the bytes, so a browser or ``curl -L`` with a signed URL gets the data.
 """
@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from tutorial_kit import api
 
 from .answer import NONE, Answer, request_id
-from .errors import QueueError
+from tutorial_kit.mock.model.errors import QueueError
 
 if TYPE_CHECKING:
     from .app import QueueApp
