@@ -55,6 +55,7 @@ chromium:
 # One pytest worker per core (pytest-xdist); --dist loadfile keeps each test module and each
 # notebook (its cells run in order, in one kernel) on one worker.
 test: $(TEST_STAMP) chromium
+	$(VENV)/bin/lint-imports --no-cache
 	TUTORIAL_KIT_SEED=20261128 $(PY) -m pytest -p no:cacheprovider tests notebooks \
 	  --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15 \
 	  -n auto --dist loadfile
