@@ -278,11 +278,6 @@ def load_blob(conn: sqlite3.Connection, taskId: str, runId: int,
     return bytes(row[0]), row[1]
 
 
-def blob_exists(conn: sqlite3.Connection, taskId: str, runId: int, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM blobs WHERE task_id = ? AND run_id = ? AND name = ?",
-                        (taskId, runId, name)).fetchone() is not None
-
-
 def delete_blob(conn: sqlite3.Connection, taskId: str, runId: int, name: str) -> None:
     conn.execute("DELETE FROM blobs WHERE task_id = ? AND run_id = ? AND name = ?",
                  (taskId, runId, name))

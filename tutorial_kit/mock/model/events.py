@@ -16,12 +16,6 @@ from typing import Any
 
 from tutorial_kit.api import EXCHANGE_PREFIX, EXCHANGES_BY_NAME
 
-#: Exchanges whose routing key has the 10 task words.
-TASK_EXCHANGES = frozenset(
-    name for name, ex in EXCHANGES_BY_NAME.items() if ex.routing_key[1] == "taskId"
-)
-#: Exchanges whose routing key has the 4 task-group words.
-GROUP_EXCHANGES = frozenset(EXCHANGES_BY_NAME) - TASK_EXCHANGES
 #: Task exchanges whose payload carries ``task: {tags}``.
 EXCHANGES_WITH_TASK = frozenset({
     "task-defined", "task-pending", "task-running", "task-completed", "task-failed",
