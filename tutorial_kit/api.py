@@ -275,10 +275,6 @@ class Exchange:
     schema: str
     routing_key: tuple[str, ...]  # names of the routing-key words, in order
 
-    @property
-    def full_name(self) -> str:
-        return EXCHANGE_PREFIX + self.exchange
-
 
 EXCHANGES: tuple[Exchange, ...] = (
     Exchange('taskDefined', 'task-defined', 'task-defined-message.json', ('routingKeyKind', 'taskId', 'runId', 'workerGroup', 'workerId', 'provisionerId', 'workerType', 'schedulerId', 'taskGroupId', 'reserved')),

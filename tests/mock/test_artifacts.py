@@ -23,6 +23,7 @@ from tutorial_kit.mock.model.backend import QueueBackend
 from tutorial_kit.mock.model.call import Call, Reply
 from tutorial_kit.mock.model.clock import Clock, to_json
 from tutorial_kit.mock.model.errors import QueueError
+from tutorial_kit.mock.model import storagetypes
 from tutorial_kit.mock.web.validation import Validator
 
 from .backend_helpers import ANONYMOUS, ROOT, Oracle, paused_clock
@@ -508,6 +509,31 @@ def test_create_checks_in_order(mock: Harness) -> None:
     assert '"state": "completed"' in err.message  # the task status is shown
 
 
+def test_one_handler_per_storage_type_the_schema_allows(mock: Harness) -> None:
+    """The handlers are exactly the request schema's storage types, and only ``finish`` of
+    an object artifact is allowed."""
+    schema_path = (pathlib.Path(storagetypes.__file__).parents[1] / "schemas" / "queue" / "v1"
+                   / "post-artifact-request.json")
+    schema = json.loads(schema_path.read_text())
+    allowed = {v for shape in schema["oneOf"] for v in shape["properties"]["storageType"]["enum"]}
+    assert {t.name for t in storagetypes.STORAGE_TYPES} == allowed == {
+        "s3", "object", "reference", "link", "error"}
+    taskId = mock.running_task()
+    bodies = {"s3": {"contentType": "text/plain"}, "object": {"contentType": "text/plain"},
+              "reference": {"contentType": "text/plain", "url": "https://example.com/r"},
+              "link": {"artifact": "public/r"},
+              "error": {"reason": "file-missing-on-worker", "message": "gone"}}
+    for kind in ("reference", "s3", "object", "link", "error"):
+        name = "public/r" if kind == "reference" else f"public/{kind}"
+        reply = mock.create(taskId, name, {"storageType": kind, **bodies[kind]})
+        assert reply.body["storageType"] == kind
+        err = mock.error("finishArtifact", taskId, 0, name, body={"uploadId": slugid()})
+        if kind == "object":
+            assert err.message == "given uploadId does not match that for the artifact"
+        else:
+            assert err.message == "Only object artifacts can be finished"
+
+
 def test_overlong_names_are_refused_clearly(mock: Harness) -> None:
     taskId = mock.running_task()
     ok = "public/" + "n" * (1024 - len("public/"))
@@ -629,11 +655,13 @@ def test_expired_artifact_is_410_but_listed(mock: Harness) -> None:
     names = [a["name"] for a in mock.call("listArtifacts", taskId, 0).body["artifacts"]]
     assert names == ["public/keep.txt", "public/soon.txt"]
 
-    with mock.backend.store.transaction() as conn:
-        assert mock.backend._expire_artifacts(conn, mock.now) == 1
+    mock.backend.tick()  # the expiry pass: the artifact goes, with its bytes
     names = [a["name"] for a in mock.call("listArtifacts", taskId, 0).body["artifacts"]]
     assert names == ["public/keep.txt"]
-    assert mock.backend._dump_artifacts()["blobs"] == []
+    state = mock.backend.dump()
+    assert [a["name"] for a in state["artifacts"]] == ["public/keep.txt"]
+    assert state["blobs"] == []
+    assert [t["taskId"] for t in state["tasks"]] == [taskId]  # the task itself stays
 
 
 # == names, state, durability =====================================================================

@@ -181,7 +181,7 @@ def test_put_and_get_of_things_that_are_not_there(mock: Harness) -> None:
     mock.create(taskId, "public/ref", {"storageType": "reference", "contentType": "text/plain",
                                        "url": "https://example.com/"})
     key = blobs.BlobKey.for_artifact(taskId, 0, "public/ref")
-    url = mock.backend._blob_signer().signed_url("http://x", "PUT", key, mock.now, 60)
+    url = mock.backend.blob_store.signer().signed_url("http://x", "PUT", key, mock.now, 60)
     parts = urlsplit(url)
     raw, query = parts.path.split(blobs.BLOBS_PATH, 1)[1], dict(parse_qsl(parts.query))
     raises(404, mock.backend.put_blob, raw, query, b"1", "text/plain")

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from tutorial_kit.mock.model.events import (Bus, Message, full_exchange, group_routing_key, route_ccs,
-                                      task_routing_key)
+from tutorial_kit.mock.model.events import (Bus, Message, full_exchange, group_message,
+                                            group_routing_key, route_ccs, task_message,
+                                            task_routing_key)
 
 STATUS = {"taskId": "T1aaaaaaQaaaaaaaaaaaaA", "provisionerId": "prov", "workerType": "wt",
           "schedulerId": "-", "taskGroupId": "G1aaaaaaQaaaaaaaaaaaaA"}
@@ -30,6 +31,27 @@ def test_group_routing_key_has_four_words():
 
 def test_route_ccs():
     assert route_ccs(["index.a.b", "notify"]) == ["route.index.a.b", "route.notify"]
+
+
+def test_task_message_payload_key_and_ccs():
+    msg = task_message("task-exception", STATUS, {"routes": ["r"], "tags": {"k": "v"}},
+                       runId=0, extra={"x": 1})
+    assert msg.exchange == "exchange/taskcluster-queue/v1/task-exception"
+    assert msg.routing_key == task_routing_key(STATUS, runId=0)
+    assert msg.cc == ["route.r"]
+    assert msg.payload == {"version": 1, "status": STATUS, "runId": 0, "x": 1,
+                           "task": {"tags": {"k": "v"}}}
+    # artifact-created carries no task tags; worker words only when given
+    msg = task_message("artifact-created", STATUS, {}, runId=1, workerGroup="wg",
+                       workerId="w")
+    assert "task" not in msg.payload and msg.cc == []
+    assert (msg.payload["workerGroup"], msg.payload["workerId"]) == ("wg", "w")
+
+
+def test_group_message_has_group_key_and_no_ccs():
+    msg = group_message("task-group-resolved", "G1", "-", {"taskGroupId": "G1"})
+    assert msg.routing_key == "primary.G1.-._" and msg.cc == []
+    assert msg.payload == {"version": 1, "taskGroupId": "G1"}
 
 
 def test_full_exchange_names():

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote, urlencode
 
 from .errors import QueueError, not_found
+from .store import Store
 
 #: Where the HTTP layer mounts the blob store and the minimal object-upload path.
 BLOBS_PATH = "/mock/v1/blobs/"
@@ -43,7 +44,8 @@ PUT_URL_LIFETIME = timedelta(minutes=45)
 PUT_URL_SECONDS = 45 * 60 + 10
 #: Signed download URLs of the private bucket.
 GET_URL_SECONDS = 30 * 60
-#: Default upper bound for one blob; QueueBackend.max_blob_bytes overrides it.
+#: Default upper bound for one upload; ``BlobStore.max_bytes`` (the backend's
+#: ``max_blob_bytes``) overrides it.
 DEFAULT_MAX_BLOB_BYTES = 100 * 1024 * 1024
 
 ALGORITHM = "MOCK-HMAC-SHA256"
@@ -214,6 +216,31 @@ def _denied(message: str) -> QueueError:
     return QueueError("AccessDenied", message, status=403)
 
 
+class BlobStore:
+    """What ``s3`` artifacts and the Object service share: the store their bytes live in, the
+    signing secret of their URLs, and the size limit of one upload (``max_bytes``, settable)."""
+
+    def __init__(self, store: Store, max_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+        self.store = store
+        self.max_bytes = max_bytes
+        store.register_schema(SCHEMA)
+
+    def signer(self) -> BlobSigner:
+        """The signer with this store's secret (created, and kept, on first use)."""
+        with self.store.read() as conn:
+            secret = load_secret(conn, create=False)
+        if secret is None:
+            with self.store.transaction() as conn:
+                secret = load_secret(conn, create=True)
+        return BlobSigner(secret)
+
+    def check_size(self, size: int, per: str) -> None:
+        """413 ``InputTooLarge`` for an upload over ``max_bytes`` (``per``: artifact, object)."""
+        if size > self.max_bytes:
+            raise QueueError("InputTooLarge", f"The upload is {size} bytes; this mock stores "
+                             f"at most {self.max_bytes} bytes per {per}")
+
+
 # -- the blobs table ----------------------------------------------------------------------------
 
 def load_secret(conn: sqlite3.Connection, *, create: bool) -> bytes | None:
@@ -249,11 +276,6 @@ def load_blob(conn: sqlite3.Connection, taskId: str, runId: int,
     if row is None:
         return None
     return bytes(row[0]), row[1]
-
-
-def blob_exists(conn: sqlite3.Connection, taskId: str, runId: int, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM blobs WHERE task_id = ? AND run_id = ? AND name = ?",
-                        (taskId, runId, name)).fetchone() is not None
 
 
 def delete_blob(conn: sqlite3.Connection, taskId: str, runId: int, name: str) -> None:

@@ -7,30 +7,25 @@ it), and returns temporary credentials valid until ``takenUntil``.
 
 from __future__ import annotations
 
-import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import lifecycle
 from .call import Call, Reply
-from .clock import parse_date, to_json, to_pg
+from .clock import Clock, parse_date, to_json, to_pg
 from .errors import QueueError, input_error, not_found
-from .events import Message
-from .lifecycle import TaskRecord, render_status
+from .events import Message, task_message
+from .lifecycle import TaskRecord, Transition, render_status
+from .records import Records
+from .store import Store
+from .taskqueues import touch_worker
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .backend import QueueBackend
+#: Mints a claim's temporary credentials: (clientId, scopes, start, expiry) -> credentials.
+CredentialIssuer = Callable[[str, list, datetime, datetime], dict]
 
-#: Task queues and workers are forgotten this long after their last activity.
-ACTIVITY_EXPIRY = timedelta(days=1)
-#: How many recent tasks a worker record keeps.
-RECENT_TASKS = 20
-#: A task queue's or worker's activity (``lastDateActive``, ``expires``) is refreshed at most
-#: this often, in queue time. The real queue rate-limits these writes too (by hours); here the
-#: reason is an idle worker's long poll, which re-runs its claim every 50 ms and would otherwise
-#: write to the store twenty times a second, worker by worker.
-SEEN_REFRESH = timedelta(seconds=60)
+NO_TASK = "`{taskId}` does not correspond to a task that exists.\nAre you sure this task exists?"
 
 
 def task_scopes(taskId: str, runId: int, task: dict[str, Any]) -> list[str]:
@@ -45,13 +40,27 @@ def task_client_id(taskId: str, runId: int, workerGroup: str, workerId: str,
             f"{int(taken_until.timestamp())}")
 
 
-class ClaimsMixin:
-    """Worker-interface methods of QueueBackend."""
+def _worker_body(call: Call) -> tuple[str, str]:
+    body = call.body if isinstance(call.body, dict) else {}
+    wg, wid = body.get("workerGroup"), body.get("workerId")
+    if not isinstance(wg, str) or not isinstance(wid, str) or not wg or not wid:
+        raise input_error("`workerGroup` and `workerId` are required strings.")
+    return wg, wid
 
-    _NO_RUN_TASK = "`{taskId}` does not correspond to a task that exists.\nAre you sure this task exists?"
+
+class Claims:
+    """The worker interface of the Queue, over the shared :class:`~.records.Records`."""
+
+    def __init__(self, records: Records, store: Store, clock: Clock, claim_timeout: float,
+                 credential_issuer: CredentialIssuer) -> None:
+        self.records = records
+        self.store = store
+        self.clock = clock
+        self.claim_timeout = float(claim_timeout)
+        self.credential_issuer = credential_issuer
 
     # -- helpers -----------------------------------------------------------------------------
-    def _credentials(self: QueueBackend, rec: TaskRecord, runId: int, now: datetime,
+    def _credentials(self, rec: TaskRecord, runId: int, now: datetime,
                      taken_until: datetime) -> dict[str, str]:
         run = rec.runs[runId]
         client_id = task_client_id(rec.taskId, runId, run["workerGroup"], run["workerId"],
@@ -59,7 +68,7 @@ class ClaimsMixin:
         return self.credential_issuer(client_id, task_scopes(rec.taskId, runId, rec.task), now,
                                       taken_until)
 
-    def _claim_item(self: QueueBackend, rec: TaskRecord, runId: int, now: datetime) -> dict:
+    def _claim_item(self, rec: TaskRecord, runId: int, now: datetime) -> dict:
         run = rec.runs[runId]
         taken_until = parse_date(run["takenUntil"])
         return {"status": render_status(rec), "runId": runId,
@@ -67,65 +76,19 @@ class ClaimsMixin:
                 "takenUntil": to_pg(taken_until), "task": rec.task,
                 "credentials": self._credentials(rec, runId, now, taken_until)}
 
-    def _touch_worker(self: QueueBackend, conn: sqlite3.Connection, taskQueueId: str,
-                      workerGroup: str | None, workerId: str | None, now: datetime,
-                      claimed: list[tuple[str, int]] = ()) -> None:
-        """Worker activity creates/refreshes the task queue and the worker (a refresh at most
-        every ``SEEN_REFRESH``, unless the worker claimed something)."""
-        expires = to_json(now + ACTIVITY_EXPIRY)
-        stamp = to_json(now)
-        recently = to_json(now - SEEN_REFRESH)
-
-        def fresh(row: sqlite3.Row | None) -> bool:
-            seen = row["last_date_active"] if row is not None else None
-            return seen is not None and recently < seen <= stamp
-
-        row = conn.execute("SELECT last_date_active FROM task_queues WHERE task_queue_id = ?",
-                           (taskQueueId,)).fetchone()
-        if not fresh(row):
-            conn.execute(
-                "INSERT INTO task_queues (task_queue_id, expires, last_date_active) "
-                "VALUES (?, ?, ?) ON CONFLICT(task_queue_id) DO UPDATE SET "
-                "expires = MAX(expires, excluded.expires), "
-                "last_date_active = excluded.last_date_active", (taskQueueId, expires, stamp))
-        if workerGroup is None or workerId is None:
-            return
-        row = conn.execute("SELECT recent_tasks, last_date_active FROM workers WHERE "
-                           "task_queue_id = ? AND worker_group = ? AND worker_id = ?",
-                           (taskQueueId, workerGroup, workerId)).fetchone()
-        if not claimed and fresh(row):
-            return
-        recent = json.loads(row["recent_tasks"]) if row else []
-        recent.extend({"taskId": t, "runId": r} for t, r in claimed)
-        recent = recent[-RECENT_TASKS:]
-        conn.execute(
-            "INSERT INTO workers (task_queue_id, worker_group, worker_id, first_claim, "
-            "last_date_active, expires, recent_tasks) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(task_queue_id, worker_group, worker_id) DO UPDATE SET "
-            "last_date_active = excluded.last_date_active, "
-            "expires = MAX(expires, excluded.expires), recent_tasks = excluded.recent_tasks",
-            (taskQueueId, workerGroup, workerId, stamp, stamp, expires, json.dumps(recent)))
-
-    def _quarantined(self: QueueBackend, conn: sqlite3.Connection, taskQueueId: str,
+    @staticmethod
+    def _quarantined(conn: sqlite3.Connection, taskQueueId: str,
                      workerGroup: str, workerId: str, now: datetime) -> bool:
         row = conn.execute("SELECT quarantine_until FROM workers WHERE task_queue_id = ? AND "
                            "worker_group = ? AND worker_id = ?",
                            (taskQueueId, workerGroup, workerId)).fetchone()
         return bool(row and row["quarantine_until"] and parse_date(row["quarantine_until"]) > now)
 
-    @staticmethod
-    def _worker_body(call: Call) -> tuple[str, str]:
-        body = call.body if isinstance(call.body, dict) else {}
-        wg, wid = body.get("workerGroup"), body.get("workerId")
-        if not isinstance(wg, str) or not isinstance(wid, str) or not wg or not wid:
-            raise input_error("`workerGroup` and `workerId` are required strings.")
-        return wg, wid
-
     # -- methods -----------------------------------------------------------------------------
-    def claimWork(self: QueueBackend, call: Call) -> Reply:
+    def claimWork(self, call: Call) -> Reply:
         """Claim up to ``tasks`` pending runs at once (the HTTP layer does the long poll)."""
         taskQueueId = call.params["taskQueueId"]
-        workerGroup, workerId = self._worker_body(call)
+        workerGroup, workerId = _worker_body(call)
         body = call.body if isinstance(call.body, dict) else {}
         wanted = body.get("tasks", 1)
         if not isinstance(wanted, int) or isinstance(wanted, bool) or not 1 <= wanted <= 32:
@@ -136,12 +99,12 @@ class ClaimsMixin:
         items: list[dict[str, Any]] = []
         with self.store.transaction() as conn:
             if self._quarantined(conn, taskQueueId, workerGroup, workerId, now):
-                self._touch_worker(conn, taskQueueId, workerGroup, workerId, now)
+                touch_worker(conn, taskQueueId, workerGroup, workerId, now)
                 return Reply({"tasks": []})
             claimed: list[tuple[str, int]] = []
             # Read the queue a little at a time, not whole: a claim must not cost more as the
-            # queue grows. A claimed run leaves `pending` at once (_save), so the next batch
-            # starts after the rows this call skipped.
+            # queue grows. A claimed run leaves `pending` at once (Records.save), so the next
+            # batch starts after the rows this call skipped.
             skipped, batch_size = 0, wanted + 8
             while len(items) < wanted:
                 rows = conn.execute(
@@ -151,7 +114,7 @@ class ClaimsMixin:
                 for row in rows:
                     if len(items) >= wanted:
                         break
-                    rec = self._load(conn, row["task_id"])
+                    rec = self.records.load(conn, row["task_id"])
                     if rec is None or rec.past_deadline(now):
                         skipped += 1
                         continue  # the deadline resolver will resolve it
@@ -160,38 +123,38 @@ class ClaimsMixin:
                                              self.claim_timeout)
                     except QueueError:
                         skipped += 1
-                        continue  # stale queue row; _save keeps these in step, so this is rare
-                    self._apply(conn, tr, messages)
+                        continue  # stale queue row; Records.save keeps these in step: rare
+                    self.records.apply(conn, tr, messages)
                     items.append(self._claim_item(tr.record, row["run_id"], now))
                     claimed.append((rec.taskId, row["run_id"]))
                 if len(rows) < batch_size:
                     break
-            self._touch_worker(conn, taskQueueId, workerGroup, workerId, now, claimed)
-        self.publish(messages)
+            touch_worker(conn, taskQueueId, workerGroup, workerId, now, claimed)
+        self.records.publish(messages)
         return Reply({"tasks": items})
 
-    def claimTask(self: QueueBackend, call: Call) -> Reply:
+    def claimTask(self, call: Call) -> Reply:
         """Claim one specific pending run (deprecated upstream, kept for completeness)."""
         taskId, runId = call.params["taskId"], int(call.params["runId"])
-        workerGroup, workerId = self._worker_body(call)
+        workerGroup, workerId = _worker_body(call)
         now = self.clock.now()
         messages: list[Message] = []
         with self.store.transaction() as conn:
-            rec = self._require_task(conn, taskId, self._NO_RUN_TASK.format(taskId=taskId))
+            rec = self.records.require(conn, taskId, NO_TASK.format(taskId=taskId))
             if runId >= len(rec.runs):
                 raise not_found(f"Task `{taskId}` has no run {runId}.")
             call.authorize(workerGroup=workerGroup, workerId=workerId,
                            provisionerId=rec.task["provisionerId"],
                            workerType=rec.task["workerType"])
             tr = lifecycle.claim(rec, runId, workerGroup, workerId, now, self.claim_timeout)
-            self._apply(conn, tr, messages)
-            self._touch_worker(conn, rec.task["taskQueueId"], workerGroup, workerId, now,
-                               [(taskId, runId)])
+            self.records.apply(conn, tr, messages)
+            touch_worker(conn, rec.task["taskQueueId"], workerGroup, workerId, now,
+                         [(taskId, runId)])
             item = self._claim_item(tr.record, runId, now)
-        self.publish(messages)
+        self.records.publish(messages)
         return Reply(item)
 
-    def reclaimTask(self: QueueBackend, call: Call) -> Reply:
+    def reclaimTask(self, call: Call) -> Reply:
         taskId, runId = call.params["taskId"], int(call.params["runId"])
         now = self.clock.now()
         try:
@@ -201,22 +164,22 @@ class ClaimsMixin:
                 self._queue_claim_check(taskId, runId, now)
             raise
 
-    def _reclaim(self: QueueBackend, taskId: str, runId: int, now: datetime) -> Reply:
+    def _reclaim(self, taskId: str, runId: int, now: datetime) -> Reply:
         with self.store.transaction() as conn:
-            rec = self._require_task(conn, taskId, self._NO_RUN_TASK.format(taskId=taskId))
+            rec = self.records.require(conn, taskId, NO_TASK.format(taskId=taskId))
             tr = lifecycle.reclaim(rec, runId, now, self.claim_timeout)
-            self._apply(conn, tr, [])
+            self.records.apply(conn, tr, [])
             run = tr.record.runs[runId]
             taken_until = parse_date(run["takenUntil"])
-            self._touch_worker(conn, rec.task["taskQueueId"], run["workerGroup"],
-                               run["workerId"], now)
+            touch_worker(conn, rec.task["taskQueueId"], run["workerGroup"], run["workerId"],
+                         now)
             body = {"status": render_status(tr.record), "runId": runId,
                     "workerGroup": run["workerGroup"], "workerId": run["workerId"],
                     "takenUntil": to_json(taken_until),
                     "credentials": self._credentials(tr.record, runId, now, taken_until)}
         return Reply(body)
 
-    def _queue_claim_check(self: QueueBackend, taskId: str, runId: int, now: datetime) -> None:
+    def _queue_claim_check(self, taskId: str, runId: int, now: datetime) -> None:
         """The real queue queues a claim-expiry check before it even looks at the run, so a
         refused reclaim of a claim-expired run makes the claim resolver announce that expiry
         again one claim timeout later (golden trace ``claim-expired``). Called after the
@@ -226,7 +189,20 @@ class ClaimsMixin:
             conn.execute("INSERT OR IGNORE INTO claim_checks (task_id, run_id, check_at) "
                          "VALUES (?, ?, ?)", (taskId, runId, check_at))
 
-    def _run_claim_checks(self: QueueBackend, now: datetime) -> None:
+    # -- the claim resolver ------------------------------------------------------------------
+    def expire_claims(self, now: datetime) -> None:
+        """Resolve every run whose claim ran out (``takenUntil`` passed) ``claim-expired``, then
+        fire the claim checks that are due."""
+        with self.store.read() as conn:
+            expired = [(r["task_id"], r["run_id"]) for r in conn.execute(
+                "SELECT task_id, run_id FROM claimed WHERE taken_until <= ? "
+                "ORDER BY taken_until", (to_json(now),))]
+        for task_id, run_id in expired:
+            self.records.resolve_one(task_id, lambda rec, r=run_id:
+                                     lifecycle.claim_expired(rec, r, now))
+        self._run_claim_checks(now)
+
+    def _run_claim_checks(self, now: datetime) -> None:
         """Fire due claim checks: re-announce a claim expiry (at-least-once delivery)."""
         with self.store.transaction() as conn:
             due = conn.execute("SELECT task_id, run_id FROM claim_checks WHERE check_at <= ? "
@@ -235,49 +211,42 @@ class ClaimsMixin:
         for row in due:
             messages: list[Message] = []
             with self.store.read() as conn:
-                rec = self._load(conn, row["task_id"])
+                rec = self.records.load(conn, row["task_id"])
             if rec is None or row["run_id"] >= len(rec.runs):
                 continue
             run = rec.runs[row["run_id"]]
             if run["state"] == "running":
-                self._resolve_one(rec.taskId, lambda r, i=row["run_id"]:
-                                  lifecycle.claim_expired(r, i, now))
+                self.records.resolve_one(rec.taskId, lambda r, i=row["run_id"]:
+                                         lifecycle.claim_expired(r, i, now))
                 continue
             if run.get("reasonResolved") != "claim-expired":
                 continue
             status = render_status(rec)
-            messages.append(self.task_message("task-exception", status, rec.task,
-                                              runId=run["runId"],
-                                              workerGroup=run.get("workerGroup"),
-                                              workerId=run.get("workerId")))
+            messages.append(task_message("task-exception", status, rec.task,
+                                         runId=run["runId"], workerGroup=run.get("workerGroup"),
+                                         workerId=run.get("workerId")))
             following = row["run_id"] + 1
             if following < len(rec.runs) and rec.runs[following]["state"] == "pending":
-                messages.append(self.task_message("task-pending", status, rec.task,
-                                                  runId=following))
-            self.publish(messages)
+                messages.append(task_message("task-pending", status, rec.task,
+                                             runId=following))
+            self.records.publish(messages)
 
-    def _report(self: QueueBackend, call: Call, event) -> Reply:
-        taskId, runId = call.params["taskId"], int(call.params["runId"])
+    def _report(self, call: Call,
+                event: Callable[[TaskRecord, int, datetime], Transition]) -> Reply:
+        runId = int(call.params["runId"])
         now = self.clock.now()
-        messages: list[Message] = []
-        with self.store.transaction() as conn:
-            rec = self._require_task(conn, taskId, self._NO_RUN_TASK.format(taskId=taskId))
-            tr = event(rec, runId, now)
-            self._apply(conn, tr, messages)
-            status = render_status(tr.record)
-        self.publish(messages)
-        return Reply({"status": status})
+        return self.records.transition(call, NO_TASK, None, lambda rec: event(rec, runId, now))
 
-    def reportCompleted(self: QueueBackend, call: Call) -> Reply:
+    def reportCompleted(self, call: Call) -> Reply:
         # Legacy: {"success": false} reports a failure through this method.
         if isinstance(call.body, dict) and call.body.get("success") is False:
             return self._report(call, lifecycle.fail)
         return self._report(call, lifecycle.complete)
 
-    def reportFailed(self: QueueBackend, call: Call) -> Reply:
+    def reportFailed(self, call: Call) -> Reply:
         return self._report(call, lifecycle.fail)
 
-    def reportException(self: QueueBackend, call: Call) -> Reply:
+    def reportException(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         reason = body.get("reason")
         allowed = ("worker-shutdown", "malformed-payload", "resource-unavailable",

@@ -16,12 +16,6 @@ from typing import Any
 
 from tutorial_kit.api import EXCHANGE_PREFIX, EXCHANGES_BY_NAME
 
-#: Exchanges whose routing key has the 10 task words.
-TASK_EXCHANGES = frozenset(
-    name for name, ex in EXCHANGES_BY_NAME.items() if ex.routing_key[1] == "taskId"
-)
-#: Exchanges whose routing key has the 4 task-group words.
-GROUP_EXCHANGES = frozenset(EXCHANGES_BY_NAME) - TASK_EXCHANGES
 #: Task exchanges whose payload carries ``task: {tags}``.
 EXCHANGES_WITH_TASK = frozenset({
     "task-defined", "task-pending", "task-running", "task-completed", "task-failed",
@@ -85,6 +79,34 @@ def group_routing_key(taskGroupId: str, schedulerId: str) -> str:
 def route_ccs(routes: Iterable[str]) -> list[str]:
     """Every ``task.routes`` entry becomes a CC routing key ``route.<route>``."""
     return [f"route.{r}" for r in routes]
+
+
+def task_message(exchange: str, status: dict[str, Any], task: dict[str, Any], *,
+                 runId: int | None = None, workerGroup: str | None = None,
+                 workerId: str | None = None, extra: dict[str, Any] | None = None) -> Message:
+    """A task-exchange message: routing key (+ CCs from ``task.routes``) and payload."""
+    full = full_exchange(exchange)
+    short = full.rsplit("/", 1)[-1]
+    payload: dict[str, Any] = {"version": 1, "status": status}
+    if runId is not None:
+        payload["runId"] = runId
+    if workerGroup is not None:
+        payload["workerGroup"] = workerGroup
+    if workerId is not None:
+        payload["workerId"] = workerId
+    payload.update(extra or {})
+    if short in EXCHANGES_WITH_TASK:
+        payload["task"] = {"tags": dict(task.get("tags") or {})}
+    key = task_routing_key(status, runId=runId, workerGroup=workerGroup, workerId=workerId)
+    return Message(full, key, payload, route_ccs(task.get("routes") or []))
+
+
+def group_message(exchange: str, taskGroupId: str, schedulerId: str,
+                  fields: dict[str, Any]) -> Message:
+    """A task-group-exchange message (4-word routing key, no CCs)."""
+    payload = {"version": 1, **fields}
+    return Message(full_exchange(exchange), group_routing_key(taskGroupId, schedulerId),
+                   payload, [])
 
 
 Subscriber = Callable[[Message], Any]

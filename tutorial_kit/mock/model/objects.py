@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from . import blobs
-from .clock import parse_date, to_json
+from .clock import Clock, parse_date, to_json
 from .errors import QueueError, conflict, input_error, not_found
+from .store import Store
 
 #: Where the HTTP layer serves the bytes behind putUrl / getUrl.
 OBJECTS_PATH = blobs.OBJECTS_PATH
@@ -113,25 +114,24 @@ def _merge_hashes(conn: sqlite3.Connection, row: _Row, hashes: dict[str, str] | 
 
 
 class ObjectService:
-    """The Object service's model over the backend's store, clock and signing secret.
+    """The Object service's model over the backend's store, clock and blob store (its
+    signing secret and size limit).
 
-    ``backend`` provides ``store``, ``clock``, ``_blob_signer()`` and ``max_blob_bytes``. Every
-    method takes the authenticated caller and checks the real service's scopes itself, since
-    two of them need ``projectId`` from the body.
+    Every method takes the authenticated caller and checks the real service's scopes itself,
+    since two of them need ``projectId`` from the body.
     """
 
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-        backend.store.register_schema(SCHEMA)
+    def __init__(self, store: Store, clock: Clock, blob_store: blobs.BlobStore) -> None:
+        self.store = store
+        self.clock = clock
+        self.blob_store = blob_store
+        store.register_schema(SCHEMA)
 
     @property
     def _now(self) -> datetime:
-        return self.backend.clock.now()
+        return self.clock.now()
 
     # -- housekeeping ---------------------------------------------------------------------
-    def reset(self, conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM objects")
-
     def expire(self, conn: sqlite3.Connection, now: datetime) -> int:
         """Forget objects past ``expires`` and uploads left unfinished for a day."""
         cutoff = to_json(now)
@@ -147,7 +147,7 @@ class ObjectService:
     def store_finished(self, conn: sqlite3.Connection, name: str, project_id: str,
                        expires: str, content_type: str, data: bytes) -> None:
         """Create a finished object in one step (the mock's shortcut upload for workers that
-        predate the Object service; see ``ArtifactsMixin.put_object``)."""
+        predate the Object service; see ``ObjectType.put_object`` in :mod:`.storagetypes`)."""
         now = self._now
         conn.execute(
             f"INSERT INTO objects ({_COLUMNS}) VALUES (?, ?, NULL, ?, ?, ?, ?, ?) "
@@ -158,7 +158,7 @@ class ObjectService:
 
     # -- signed URLs of the bytes -----------------------------------------------------------
     def signed_url(self, root_url: str, verb: str, name: str, seconds: int) -> str:
-        query = self.backend._blob_signer().sign(verb, _key(name), self._now, seconds)
+        query = self.blob_store.signer().sign(verb, _key(name), self._now, seconds)
         return object_url(root_url, name) + "?" + urlencode(sorted(query.items()))
 
     def download_url(self, root_url: str, name: str) -> str:
@@ -177,7 +177,7 @@ class ObjectService:
             raise input_error(f"`expires` is not a valid date-time: {e}") from None
         now = self._now
         proposed = body.get("proposedUploadMethods") or {}
-        with self.backend.store.transaction() as conn:
+        with self.store.transaction() as conn:
             row = _load(conn, name)
             if row is None:
                 conn.execute(
@@ -222,7 +222,7 @@ class ObjectService:
         projectId, uploadId = body["projectId"], body["uploadId"]
         caller.authorize("object:upload:<projectId>:<name>", {"projectId": projectId,
                                                                "name": name})
-        with self.backend.store.transaction() as conn:
+        with self.store.transaction() as conn:
             row = _load(conn, name)
             if row is None:
                 raise _not_found(name)
@@ -253,7 +253,7 @@ class ObjectService:
 
     def _finished_row(self, name: str, caller: Any) -> _Row:
         caller.authorize("object:download:<name>", {"name": name})
-        with self.backend.store.read() as conn:
+        with self.store.read() as conn:
             row = _load(conn, name)
         if row is None or not row.finished:
             raise _not_found(name)
@@ -289,8 +289,8 @@ class ObjectService:
                  content_type: str | None, content_length: int | None) -> None:
         """The PUT to a putUrl. Raises 403 (signature), 404, 409 (finished), 400, 413."""
         name = unquote(raw_key)
-        self.backend._blob_signer().verify("PUT", _key(name), query, self._now)
-        with self.backend.store.transaction() as conn:
+        self.blob_store.signer().verify("PUT", _key(name), query, self._now)
+        with self.store.transaction() as conn:
             row = _load(conn, name)
             if row is None:
                 raise _not_found(name)
@@ -299,9 +299,7 @@ class ObjectService:
             if content_length is not None and content_length != len(data):
                 raise input_error(f"Content-Length says {content_length} bytes but "
                                   f"{len(data)} arrived")
-            if len(data) > self.backend.max_blob_bytes:
-                raise QueueError("InputTooLarge", f"The upload is {len(data)} bytes; this mock "
-                                 f"stores at most {self.backend.max_blob_bytes} bytes per object")
+            self.blob_store.check_size(len(data), "object")
             wanted = row.contentType
             if wanted and (content_type or "").strip() != wanted:
                 raise input_error(f"Content-Type must be `{wanted}` as proposed in "
@@ -312,8 +310,8 @@ class ObjectService:
     def get_data(self, raw_key: str, query: dict[str, str]) -> tuple[bytes, str]:
         """The bytes behind a getUrl/simple URL. Raises 403 (signature) or 404."""
         name = unquote(raw_key)
-        self.backend._blob_signer().verify("GET", _key(name), query, self._now)
-        with self.backend.store.read() as conn:
+        self.blob_store.signer().verify("GET", _key(name), query, self._now)
+        with self.store.read() as conn:
             row = _load(conn, name)
         if row is None or not row.finished or row.data is None:
             raise not_found("The specified key does not exist.")

@@ -112,10 +112,6 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 
-#: Tables our own schema creates (reset empties these and every registered extra table).
-TABLES = ("tasks", "dependencies", "task_groups", "pending", "claimed", "claim_checks",
-          "task_queues", "workers", "counters")
-
 
 class Store:
     """The SQLite database behind a :class:`~tutorial_kit.mock.model.backend.QueueBackend`."""
@@ -124,7 +120,6 @@ class Store:
         self.db_path = db_path
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._extra_schema: list[str] = []
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind
         # our back and a transaction spans exactly one `with store.transaction()`.
         self.conn = sqlite3.connect(db_path or ":memory:", check_same_thread=False,
@@ -140,7 +135,6 @@ class Store:
     def register_schema(self, sql: str) -> None:
         """Add ``CREATE TABLE IF NOT EXISTS`` DDL of another module (e.g. artifacts)."""
         with self._lock:
-            self._extra_schema.append(sql)
             self.conn.executescript(sql)
 
     def table_names(self) -> list[str]:

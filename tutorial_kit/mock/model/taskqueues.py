@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from .call import Call, Reply
-from .clock import parse_date, to_json
+from .clock import Clock, parse_date, to_json
 from .errors import input_error, not_found
 from .pagination import page, with_token
+from .records import Records
+from .store import Store
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .backend import QueueBackend
+#: Task queues and workers are forgotten this long after their last activity.
+ACTIVITY_EXPIRY = timedelta(days=1)
+#: How many recent tasks a worker record keeps.
+RECENT_TASKS = 20
+#: A task queue's or worker's activity (``lastDateActive``, ``expires``) is refreshed at most
+#: this often, in queue time. The real queue rate-limits these writes too (by hours); here the
+#: reason is an idle worker's long poll, which re-runs its claim every 50 ms and would otherwise
+#: write to the store twenty times a second, worker by worker.
+SEEN_REFRESH = timedelta(seconds=60)
 
 
 def split_queue(taskQueueId: str) -> tuple[str, str]:
@@ -25,31 +35,78 @@ def split_queue(taskQueueId: str) -> tuple[str, str]:
     return provisioner, worker_type
 
 
-class TaskQueuesMixin:
-    """Worker-metadata methods of QueueBackend."""
+def task_queue_json(row: sqlite3.Row) -> dict[str, Any]:
+    """A task queue as ``getTaskQueue`` answers it."""
+    return {"taskQueueId": row["task_queue_id"], "description": row["description"],
+            "stability": row["stability"], "expires": row["expires"],
+            "lastDateActive": row["last_date_active"]}
 
-    # -- rendering ---------------------------------------------------------------------------
-    @staticmethod
-    def _task_queue_json(row: sqlite3.Row) -> dict[str, Any]:
-        return {"taskQueueId": row["task_queue_id"], "description": row["description"],
-                "stability": row["stability"], "expires": row["expires"],
-                "lastDateActive": row["last_date_active"]}
 
-    def _worker_json(self, row: sqlite3.Row) -> dict[str, Any]:
-        provisioner, worker_type = split_queue(row["task_queue_id"])
-        body: dict[str, Any] = {"provisionerId": provisioner, "workerType": worker_type,
-                                "taskQueueId": row["task_queue_id"],
-                                "workerGroup": row["worker_group"], "workerId": row["worker_id"],
-                                "recentTasks": json.loads(row["recent_tasks"]),
-                                "expires": row["expires"], "firstClaim": row["first_claim"]}
-        if row["quarantine_until"]:
-            body["quarantineUntil"] = row["quarantine_until"]
-            body["quarantineDetails"] = json.loads(row["quarantine_details"])
-        if row["last_date_active"]:
-            body["lastDateActive"] = row["last_date_active"]
-        return body
+def worker_json(row: sqlite3.Row) -> dict[str, Any]:
+    """A worker as ``getWorker`` answers it."""
+    provisioner, worker_type = split_queue(row["task_queue_id"])
+    body: dict[str, Any] = {"provisionerId": provisioner, "workerType": worker_type,
+                            "taskQueueId": row["task_queue_id"],
+                            "workerGroup": row["worker_group"], "workerId": row["worker_id"],
+                            "recentTasks": json.loads(row["recent_tasks"]),
+                            "expires": row["expires"], "firstClaim": row["first_claim"]}
+    if row["quarantine_until"]:
+        body["quarantineUntil"] = row["quarantine_until"]
+        body["quarantineDetails"] = json.loads(row["quarantine_details"])
+    if row["last_date_active"]:
+        body["lastDateActive"] = row["last_date_active"]
+    return body
 
-    def _live_queues(self: QueueBackend, conn: sqlite3.Connection,
+
+def touch_worker(conn: sqlite3.Connection, taskQueueId: str, workerGroup: str | None,
+                 workerId: str | None, now: datetime,
+                 claimed: list[tuple[str, int]] = ()) -> None:
+    """Worker activity creates/refreshes the task queue and the worker (a refresh at most
+    every ``SEEN_REFRESH``, unless the worker claimed something)."""
+    expires = to_json(now + ACTIVITY_EXPIRY)
+    stamp = to_json(now)
+    recently = to_json(now - SEEN_REFRESH)
+
+    def fresh(row: sqlite3.Row | None) -> bool:
+        seen = row["last_date_active"] if row is not None else None
+        return seen is not None and recently < seen <= stamp
+
+    row = conn.execute("SELECT last_date_active FROM task_queues WHERE task_queue_id = ?",
+                       (taskQueueId,)).fetchone()
+    if not fresh(row):
+        conn.execute(
+            "INSERT INTO task_queues (task_queue_id, expires, last_date_active) "
+            "VALUES (?, ?, ?) ON CONFLICT(task_queue_id) DO UPDATE SET "
+            "expires = MAX(expires, excluded.expires), "
+            "last_date_active = excluded.last_date_active", (taskQueueId, expires, stamp))
+    if workerGroup is None or workerId is None:
+        return
+    row = conn.execute("SELECT recent_tasks, last_date_active FROM workers WHERE "
+                       "task_queue_id = ? AND worker_group = ? AND worker_id = ?",
+                       (taskQueueId, workerGroup, workerId)).fetchone()
+    if not claimed and fresh(row):
+        return
+    recent = json.loads(row["recent_tasks"]) if row else []
+    recent.extend({"taskId": t, "runId": r} for t, r in claimed)
+    recent = recent[-RECENT_TASKS:]
+    conn.execute(
+        "INSERT INTO workers (task_queue_id, worker_group, worker_id, first_claim, "
+        "last_date_active, expires, recent_tasks) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(task_queue_id, worker_group, worker_id) DO UPDATE SET "
+        "last_date_active = excluded.last_date_active, "
+        "expires = MAX(expires, excluded.expires), recent_tasks = excluded.recent_tasks",
+        (taskQueueId, workerGroup, workerId, stamp, stamp, expires, json.dumps(recent)))
+
+
+class TaskQueues:
+    """The worker-metadata methods of the Queue."""
+
+    def __init__(self, records: Records, store: Store, clock: Clock) -> None:
+        self.records = records
+        self.store = store
+        self.clock = clock
+
+    def _live_queues(self, conn: sqlite3.Connection,
                      provisionerId: str | None = None) -> list[sqlite3.Row]:
         now = to_json(self.clock.now())
         if provisionerId is None:
@@ -66,7 +123,7 @@ class TaskQueuesMixin:
                                 len(items) > offset + size))
 
     # -- counts and listings -----------------------------------------------------------------
-    def _counts(self: QueueBackend, taskQueueId: str) -> tuple[int, int]:
+    def _counts(self, taskQueueId: str) -> tuple[int, int]:
         with self.store.read() as conn:
             pending = conn.execute("SELECT COUNT(*) FROM pending WHERE task_queue_id = ?",
                                    (taskQueueId,)).fetchone()[0]
@@ -74,21 +131,21 @@ class TaskQueuesMixin:
                                    (taskQueueId,)).fetchone()[0]
         return pending, claimed
 
-    def pendingTasks(self: QueueBackend, call: Call) -> Reply:
+    def pendingTasks(self, call: Call) -> Reply:
         tq = call.params["taskQueueId"]
         prov, wt = split_queue(tq)
         pending, _ = self._counts(tq)
         return Reply({"provisionerId": prov, "workerType": wt, "taskQueueId": tq,
                       "pendingTasks": pending})
 
-    def taskQueueCounts(self: QueueBackend, call: Call) -> Reply:
+    def taskQueueCounts(self, call: Call) -> Reply:
         tq = call.params["taskQueueId"]
         prov, wt = split_queue(tq)
         pending, claimed = self._counts(tq)
         return Reply({"provisionerId": prov, "workerType": wt, "taskQueueId": tq,
                       "pendingTasks": pending, "claimedTasks": claimed})
 
-    def taskQueueCountsBatch(self: QueueBackend, call: Call) -> Reply:
+    def taskQueueCountsBatch(self, call: Call) -> Reply:
         """taskQueueCounts for many queues; every queue's scopes are needed (all or nothing)."""
         ids = list(call.body["taskQueueIds"])
         call.authorize(taskQueueIds=ids)
@@ -100,7 +157,7 @@ class TaskQueuesMixin:
                         "pendingTasks": pending, "claimedTasks": claimed})
         return Reply({"taskQueueCounts": out})
 
-    def listPendingTasks(self: QueueBackend, call: Call) -> Reply:
+    def listPendingTasks(self, call: Call) -> Reply:
         tq = call.params["taskQueueId"]
         offset, size = page(call.query)
         with self.store.read() as conn:
@@ -108,11 +165,11 @@ class TaskQueuesMixin:
                                 "task_queue_id = ? ORDER BY seq LIMIT ? OFFSET ?",
                                 (tq, size + 1, offset)).fetchall()
             items = [{"taskId": r["task_id"], "runId": r["run_id"],
-                      "task": self.get_task(conn, r["task_id"]), "inserted": r["inserted"]}
+                      "task": self.records.get_task(conn, r["task_id"]), "inserted": r["inserted"]}
                      for r in rows[:size]]
         return Reply(with_token({"tasks": items}, offset, size, len(rows) > size))
 
-    def listClaimedTasks(self: QueueBackend, call: Call) -> Reply:
+    def listClaimedTasks(self, call: Call) -> Reply:
         tq = call.params["taskQueueId"]
         offset, size = page(call.query)
         with self.store.read() as conn:
@@ -120,12 +177,12 @@ class TaskQueuesMixin:
                                 "LIMIT ? OFFSET ?", (tq, size + 1, offset)).fetchall()
             items = [{"taskId": r["task_id"], "runId": r["run_id"],
                       "workerGroup": r["worker_group"], "workerId": r["worker_id"],
-                      "claimed": r["claimed"], "task": self.get_task(conn, r["task_id"])}
+                      "claimed": r["claimed"], "task": self.records.get_task(conn, r["task_id"])}
                      for r in rows[:size]]
         return Reply(with_token({"tasks": items}, offset, size, len(rows) > size))
 
     # -- task queues -------------------------------------------------------------------------
-    def getTaskQueue(self: QueueBackend, call: Call) -> Reply:
+    def getTaskQueue(self, call: Call) -> Reply:
         tq = call.params["taskQueueId"]
         with self.store.read() as conn:
             row = conn.execute("SELECT * FROM task_queues WHERE task_queue_id = ? AND "
@@ -133,15 +190,15 @@ class TaskQueuesMixin:
         if row is None:
             raise not_found(f"Task queue `{tq}` not found (task queues appear once a worker "
                             "has claimed from them).")
-        return Reply(self._task_queue_json(row))
+        return Reply(task_queue_json(row))
 
-    def listTaskQueues(self: QueueBackend, call: Call) -> Reply:
+    def listTaskQueues(self, call: Call) -> Reply:
         with self.store.read() as conn:
-            items = [self._task_queue_json(r) for r in self._live_queues(conn)]
+            items = [task_queue_json(r) for r in self._live_queues(conn)]
         return self._paged(call, "taskQueues", items)
 
     # -- provisioners and worker types (views of the task queues) ----------------------------
-    def _provisioners(self: QueueBackend) -> dict[str, dict[str, Any]]:
+    def _provisioners(self) -> dict[str, dict[str, Any]]:
         with self.store.read() as conn:
             rows = self._live_queues(conn)
         out: dict[str, dict[str, Any]] = {}
@@ -154,16 +211,16 @@ class TaskQueuesMixin:
             cur["lastDateActive"] = max(cur["lastDateActive"], row["last_date_active"])
         return out
 
-    def listProvisioners(self: QueueBackend, call: Call) -> Reply:
+    def listProvisioners(self, call: Call) -> Reply:
         return self._paged(call, "provisioners", list(self._provisioners().values()))
 
-    def getProvisioner(self: QueueBackend, call: Call) -> Reply:
+    def getProvisioner(self, call: Call) -> Reply:
         prov = self._provisioners().get(call.params["provisionerId"])
         if prov is None:
             raise not_found(f"Provisioner `{call.params['provisionerId']}` not found.")
         return Reply(prov)
 
-    def _worker_types(self: QueueBackend, provisionerId: str) -> list[dict[str, Any]]:
+    def _worker_types(self, provisionerId: str) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             rows = self._live_queues(conn, provisionerId)
         return [{"workerType": split_queue(r["task_queue_id"])[1], "provisionerId": provisionerId,
@@ -171,10 +228,10 @@ class TaskQueuesMixin:
                  "description": r["description"], "expires": r["expires"],
                  "lastDateActive": r["last_date_active"]} for r in rows]
 
-    def listWorkerTypes(self: QueueBackend, call: Call) -> Reply:
+    def listWorkerTypes(self, call: Call) -> Reply:
         return self._paged(call, "workerTypes", self._worker_types(call.params["provisionerId"]))
 
-    def getWorkerType(self: QueueBackend, call: Call) -> Reply:
+    def getWorkerType(self, call: Call) -> Reply:
         prov, wt = call.params["provisionerId"], call.params["workerType"]
         for item in self._worker_types(prov):
             if item["workerType"] == wt:
@@ -182,7 +239,7 @@ class TaskQueuesMixin:
         raise not_found(f"Worker type `{prov}/{wt}` not found.")
 
     # -- workers -----------------------------------------------------------------------------
-    def listWorkers(self: QueueBackend, call: Call) -> Reply:
+    def listWorkers(self, call: Call) -> Reply:
         tq = f"{call.params['provisionerId']}/{call.params['workerType']}"
         quarantined = (call.query or {}).get("quarantined")
         if quarantined not in (None, "true", "false"):
@@ -210,7 +267,7 @@ class TaskQueuesMixin:
             items.append(item)
         return self._paged(call, "workers", items)
 
-    def _worker_row(self: QueueBackend, conn: sqlite3.Connection, call: Call) -> sqlite3.Row:
+    def _worker_row(self, conn: sqlite3.Connection, call: Call) -> sqlite3.Row:
         p = call.params
         row = conn.execute("SELECT * FROM workers WHERE task_queue_id = ? AND worker_group = ? "
                            "AND worker_id = ?", (f"{p['provisionerId']}/{p['workerType']}",
@@ -220,11 +277,11 @@ class TaskQueuesMixin:
                             f"`{p['provisionerId']}/{p['workerType']}` not found.")
         return row
 
-    def getWorker(self: QueueBackend, call: Call) -> Reply:
+    def getWorker(self, call: Call) -> Reply:
         with self.store.read() as conn:
-            return Reply(self._worker_json(self._worker_row(conn, call)))
+            return Reply(worker_json(self._worker_row(conn, call)))
 
-    def quarantineWorker(self: QueueBackend, call: Call) -> Reply:
+    def quarantineWorker(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         try:
             until = to_json(parse_date(body["quarantineUntil"]))
@@ -240,16 +297,16 @@ class TaskQueuesMixin:
                          "WHERE task_queue_id = ? AND worker_group = ? AND worker_id = ?",
                          (until, json.dumps(details), row["task_queue_id"],
                           row["worker_group"], row["worker_id"]))
-            return Reply(self._worker_json(self._worker_row(conn, call)))
+            return Reply(worker_json(self._worker_row(conn, call)))
 
-    def declareWorker(self: QueueBackend, call: Call) -> Reply:
+    def declareWorker(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         call.authorize(properties=sorted(body))
         p = call.params
         tq = f"{p['provisionerId']}/{p['workerType']}"
         now = self.clock.now()
         with self.store.transaction() as conn:
-            self._touch_worker(conn, tq, p["workerGroup"], p["workerId"], now)
+            touch_worker(conn, tq, p["workerGroup"], p["workerId"], now)
             if "expires" in body:
                 try:
                     expires = to_json(parse_date(body["expires"]))
@@ -260,7 +317,23 @@ class TaskQueuesMixin:
                              (expires, tq, p["workerGroup"], p["workerId"]))
                 conn.execute("UPDATE task_queues SET expires = MAX(expires, ?) WHERE "
                              "task_queue_id = ?", (expires, tq))
-            return Reply(self._worker_json(self._worker_row(conn, call)))
+            return Reply(worker_json(self._worker_row(conn, call)))
+
+    # -- the expiry pass and the state dump ----------------------------------------------------
+    @staticmethod
+    def expire(conn: sqlite3.Connection, now: datetime) -> None:
+        """Forget task queues and workers past ``expires``."""
+        cutoff = to_json(now)
+        conn.execute("DELETE FROM task_queues WHERE expires < ?", (cutoff,))
+        conn.execute("DELETE FROM workers WHERE expires < ?", (cutoff,))
+
+    @staticmethod
+    def dump(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+        """Every task queue and worker, for the state dump."""
+        return {"taskQueues": [task_queue_json(r) for r in conn.execute(
+                    "SELECT * FROM task_queues ORDER BY task_queue_id")],
+                "workers": [worker_json(r) for r in conn.execute(
+                    "SELECT * FROM workers ORDER BY task_queue_id, worker_group, worker_id")]}
 
 
 def _like_prefix(prefix: str) -> str:
