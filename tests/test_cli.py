@@ -119,6 +119,42 @@ def test_serve_with_db_keeps_tasks(tmp_path: pathlib.Path):
         _stop(proc)
 
 
+@pytest.mark.parametrize("verbose", [False, True])
+def test_serve_logs_what_a_teacher_needs_not_every_worker_request(verbose: bool):
+    """The built-in workers call the queue over httpx, which logs each request at INFO: the
+    server's stderr shows where it listens and errors, and those lines only with --verbose."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(CLI + ["mock-queue", "serve", "--claim-wait", "0.5"]
+                            + (["--verbose"] if verbose else []),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        exports = _exports(proc)
+        q = taskcluster.Queue({"rootUrl": exports["TASKCLUSTER_ROOT_URL"], "credentials": {
+            "clientId": exports["TASKCLUSTER_CLIENT_ID"],
+            "accessToken": exports["TASKCLUSTER_ACCESS_TOKEN"]}})
+        task_id = taskcluster.slugId()
+        q.createTask(task_id, {"taskQueueId": "built-in/succeed", "payload": {},
+                               "created": taskcluster.fromNowJSON("0 seconds"),
+                               "deadline": taskcluster.fromNowJSON("1 day"),
+                               "metadata": {"name": "cli", "description": "d",
+                                            "owner": "t@example.com",
+                                            "source": "https://example.com/cli"}})
+        for _ in range(200):  # the built-in worker claims and completes it (bounded wait)
+            if q.status(task_id)["status"]["state"] == "completed":
+                break
+            threading.Event().wait(0.05)
+        assert q.status(task_id)["status"]["state"] == "completed"
+    finally:
+        assert _stop(proc) == 0
+    stderr = proc.stderr.read()
+    assert "mock queue listening on " + exports["TASKCLUSTER_ROOT_URL"] in stderr
+    worker_calls = [line for line in stderr.splitlines() if "HTTP Request:" in line]
+    if verbose:
+        assert any(f"/task/{task_id}/runs/0/completed" in line for line in worker_calls), stderr
+    else:
+        assert worker_calls == [], stderr
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])

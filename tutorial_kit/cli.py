@@ -3,8 +3,9 @@
     tutorial-kit mock-queue serve [--host 127.0.0.1] [--port 0] [--db PATH]
                                   [--claim-timeout SECONDS] [--access-token T] [--no-workers]
                                   [--shell-queue QUEUE ...] [--strict] [--prefix /PATH]
+                                  [--verbose]
     tutorial-kit classroom serve --roster FILE [--credentials FILE] [--host ...] [--port ...]
-                                 [--db PATH] [--unsafe-no-sandbox]
+                                 [--db PATH] [--unsafe-no-sandbox] [--verbose]
     tutorial-kit lab [DIR] [--db PATH] [--memory] [JupyterLab options]
     tutorial-kit doctor
     tutorial-kit worker --task-queue PROV/TYPE [--worker-group G] [--worker-id I] [--capacity N]
@@ -62,7 +63,7 @@ def _mock_queue_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
                  access_token=args.access_token, workers=not args.no_workers,
                  strict=args.strict, prefix=args.prefix, claim_wait=args.claim_wait,
-                 shell_queues=args.shell_queue)
+                 shell_queues=args.shell_queue, verbose=args.verbose)
 
 
 def _classroom_serve(args: argparse.Namespace) -> int:
@@ -97,7 +98,7 @@ def _classroom_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, db=args.db, claim_timeout=args.claim_timeout,
                  access_token=teacher_token, workers=not args.no_workers, strict=True,
                  claim_wait=args.claim_wait, clients=clients, sandbox=sandbox, mode="classroom",
-                 dashboard=True)
+                 dashboard=True, verbose=args.verbose)
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -145,6 +146,8 @@ def _add_server_options(command: argparse.ArgumentParser, *, host_help: str) -> 
                          help="access token of the client `tutorial` (default: random)")
     command.add_argument("--no-workers", action="store_true",
                          help="do not start the simulated cluster's workers")
+    command.add_argument("-v", "--verbose", action="store_true",
+                         help="also log every HTTP request the built-in workers make")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -235,9 +235,10 @@ def timeline(frame: pd.DataFrame, label: str | None = None, *, now: Any = None) 
     """Draw a runs frame or a task-group frame: pending time grey, running time coloured.
 
     ``label`` names the column that labels each row (``runId`` for runs, else ``taskId``).
-    Rows still open extend to ``now`` (default: the current time).
+    Rows still open extend to ``now`` (default: the deployment's time, as ``fromNow()`` counts
+    it: the mock's clock, which a lesson may move, or wall time on a real deployment).
     """
-    from datetime import datetime, timezone
+    from tutorial_kit.client.fromnow import now as deployment_now
 
     missing = {"state", "scheduled", "started", "resolved"} - set(frame.columns)
     if missing:
@@ -252,7 +253,7 @@ def timeline(frame: pd.DataFrame, label: str | None = None, *, now: Any = None) 
             for r in frame[[label, "state", "scheduled", "started", "resolved"]
                            ].to_dict("records")]
     rows = [r for r in rows if not pd.isna(r["scheduled"])]  # never scheduled: nothing to draw
-    moment = now or datetime.now(timezone.utc)
+    moment = now or deployment_now()
     prefix = "run " if label == "runId" else ""
     svg = render.timeline_svg(rows, moment, label=lambda run, i: f"{prefix}{run['label']}")
     return Timeline(svg, len(rows))

@@ -21,11 +21,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TASK_QUEUE = "tk-browser/notebook"  # the notebook plays the worker itself on this queue
 
 CELLS = [
-    # 1: a task, created with the client from the environment (the mock's rootUrl + credentials)
+    # 1: a task, created with the client from the environment (the mock's rootUrl + credentials),
+    # connected as a lesson connects: fromNow() and the widgets follow the mock's clock
     """import asyncio, os, pathlib
-from tutorial_kit import Queue, fromNowJSON, slugid
+from tutorial_kit import connect, fromNowJSON, slugid
 from tutorial_kit.widgets import ArtifactBrowser, SchemaTable, StatusWidget
-queue = Queue.fromEnv()
+queue = connect(quiet=True)
 taskId = slugid()
 queue.createTask(taskId, {
     "taskQueueId": "%s", "created": fromNowJSON("0 seconds"), "deadline": fromNowJSON("1 hour"),
@@ -119,6 +120,15 @@ def test_notebook_widgets_render_live(lab, chromium_path, request):
             before = float(label.text_content().strip("+s"))
             expect(label).not_to_have_text(label.text_content(), timeout=5_000)
             assert float(label.text_content().strip("+s")) > before
+
+            # a lesson moves the mock's clock: the open run's bar and label follow it (the
+            # deployment's time), not the browser's or the kernel's wall clock
+            lab["mock"].clock.advance(30 * 60)
+            expect(label).to_have_text(re.compile(r"\+30m \d\ds"))
+            expect(page.locator(".tk-timeline rect.tk-wait title").first).to_have_text(
+                re.compile(r"pending 30m \d\ds"))
+            label.scroll_into_view_if_needed()
+            shot(page, "2b-clock-moved")
 
             (lab["dir"] / "go").write_text("go")  # let the notebook play the worker
             expect(badge).to_have_attribute("data-state", "completed", timeout=60_000)

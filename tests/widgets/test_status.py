@@ -236,3 +236,71 @@ def test_timeline_label_advances_while_the_task_runs(queue, drive):
     labels = asyncio.run(scenario())
     assert len(labels) >= 5, labels
     assert labels == sorted(labels) and labels[-1] - labels[0] >= 0.5, labels
+
+
+def test_timeline_follows_the_mocks_clock_when_a_lesson_moves_it(mock_queue_url):
+    """A lesson moves the mock's clock forward (MockControl.advance) while a run is open: the
+    timeline's "now", its "+…" label and the bars' durations are on the deployment's time (the
+    same clock fromNow() follows after connect()), not on the wall clock."""
+    import re
+    from datetime import timedelta
+
+    from tutorial_kit import Queue, fromNowJSON, slugid
+    from tutorial_kit.frames import timeline
+    from tutorial_kit.mockctl import MockControl
+
+    root_url = str(mock_queue_url)  # the plain string: the fixture's value also carries the mock
+    queue = Queue({"rootUrl": root_url, "credentials": mock_queue_url.credentials})
+    control = MockControl(root_url)
+    queue_id = "tk-widgets/clock"  # no built-in worker serves it: the run stays open
+    task_id = slugid()
+    queue.createTask(task_id, {
+        "taskQueueId": queue_id, "created": fromNowJSON("0 seconds"),
+        "deadline": fromNowJSON("1 day"), "payload": {},
+        "metadata": {"name": "clock", "description": "d", "owner": "tests@example.com",
+                     "source": "https://example.com/tutorial-kit"}})
+
+    def seconds(text: str) -> float:
+        match = re.fullmatch(r"(?:(\d+)h )?(?:(\d+)m )?([0-9.]+)s", text)
+        assert match, text
+        h, m, s = match.groups()
+        return int(h or 0) * 3600 + int(m or 0) * 60 + float(s)
+
+    def label(svg: str) -> float:
+        return seconds(re.search(r'text-anchor="end">\+([^<]+)<', svg).group(1))
+
+    def bar(svg: str, state: str) -> float:
+        return seconds(re.search(rf"<title>{state} ([^<]+)</title>", svg).group(1))
+
+    async def until(widget: StatusWidget, test) -> str:
+        for _ in range(100):  # the ticker redraws every 0.1 s: 10 s at most
+            if test(widget._timeline.value):
+                break
+            await asyncio.sleep(0.1)
+        return widget._timeline.value
+
+    async def scenario() -> tuple[str, str, str]:
+        widget = StatusWidget(queue, task_id, interval=2.0, tick=0.1)
+        await until(widget, lambda svg: "pending" in svg)
+        await asyncio.to_thread(control.advance, "1 hour")
+        pending = await until(widget, lambda svg: label(svg) >= 3600)
+        frame_svg = timeline(widget.frame()).svg
+        reply = await asyncio.to_thread(queue.claimWork, queue_id,
+                                        {"workerGroup": "tests", "workerId": "w1", "tasks": 1})
+        assert [t["status"]["taskId"] for t in reply["tasks"]] == [task_id]
+        await until(widget, lambda svg: "<title>running" in svg)
+        await asyncio.to_thread(control.advance, "10 minutes")
+        running = await until(widget, lambda svg: "<title>running" in svg
+                              and bar(svg, "running") >= 600)
+        widget.stop()
+        return pending, frame_svg, running
+
+    pending, frame_svg, running = asyncio.run(scenario())
+    hour = timedelta(hours=1).total_seconds()
+    # a minute of slack for the test's own wall time, far below the hour the clock moved
+    assert hour <= label(pending) < hour + 60, pending
+    assert hour <= bar(pending, "pending") < hour + 60, pending
+    assert hour <= bar(frame_svg, "pending") < hour + 60, frame_svg  # frames.timeline() too
+    assert 600 <= bar(running, "running") < 660, running
+    assert hour + 600 <= label(running) < hour + 660, running
+    queue.close()

@@ -11,23 +11,37 @@ can never produce it.
 
 The rows are built by :func:`summarize` from what the control plane already shows: the
 model's state (``GET /mock/v1/state``, ``backend.dump()``) and the request log
-(``GET /mock/v1/requests``, kept beyond its ring by :class:`Progress`). Learners are the
-clients ``classroom/<name>`` of the roster.
+(``GET /mock/v1/requests``, whose every learner call :class:`Progress` takes as it is logged,
+so the history starts with the server, or with the store under ``--db``, not when the teacher
+first opens the page). Learners are the clients ``classroom/<name>`` of the roster.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import logging
+import threading
+import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+
+log = logging.getLogger("tutorial_kit.inspector")
 
 #: The prefix of a learner's clientId (``classroom.enroll``).
 LEARNER_PREFIX = "classroom/"
 STATES = ("unscheduled", "pending", "running", "completed", "failed", "exception")
 RECENT_ERRORS = 5
 TASKS_SHOWN = 20
+#: Where a file store keeps each learner's facts (:class:`Progress`), as JSON.
+PROGRESS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dashboard_progress (
+    client_id TEXT PRIMARY KEY,
+    facts TEXT NOT NULL
+);
+"""
 
 #: The lesson a call is typical of: a learner "seems to be on" the highest lesson whose calls
 #: they have made (lessons build on each other, and every lesson polls ``status``).
@@ -72,42 +86,114 @@ def _ago(now: datetime, when: str | None) -> float | None:
 
 
 class Progress:
-    """What the request log said about each client, kept beyond the log's ring.
+    """What each learner did, from the server's start (and, on a file store, from the store's).
 
-    The request log holds the last 2000 calls: in a class that polls, a few minutes. The
-    dashboard feeds each new record here once (by ``seq``), so a learner's furthest lesson
-    and their last errors outlive the ring.
+    The request log is a ring of the last 2000 calls: in a class that polls, a few minutes. So
+    the dashboard does not read its history from the ring when the teacher opens it: it takes
+    every learner's call as it is logged (:meth:`observe`, a request-log listener), whether or
+    not anyone is looking, and on a file store (``--db``) it saves what it knows there, so a
+    restarted classroom shows what learners did before. It saves every ``save_every`` seconds
+    of calls, when the dashboard is read, and when the server stops (:meth:`save`): a crash
+    loses at most the last few seconds of counts, never a task (tasks are the store's own).
     """
 
-    def __init__(self) -> None:
+    #: Seconds between two saves while learners make calls.
+    SAVE_EVERY = 2.0
+
+    def __init__(self, store: Any = None, *, save_every: float = SAVE_EVERY) -> None:
+        """``store``: the mock's store (``register_schema``, ``transaction``, ``read``) to keep
+        the history in; None (or an in-memory store) keeps it for this process only."""
         self.last_seq = 0
         self.clients: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._store = store if store is not None and getattr(store, "db_path", None) else None
+        self._dirty: set[str] = set()
+        self._save_every = save_every
+        self._saved_at = time.monotonic()
+        if self._store is not None:
+            self._store.register_schema(PROGRESS_SCHEMA)
+            self._load()
 
     def feed(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Take the records newer than the last one seen (oldest first)."""
+        """Take the records (``RequestRecord.to_json()`` form) newer than the last one seen."""
         for record in records:
             seq = record.get("seq") or 0
             if seq <= self.last_seq:
                 continue
             self.last_seq = seq
-            client = record.get("clientId")
-            if not client:
-                continue
-            facts = self.clients.setdefault(client, {"calls": 0, "lastCall": None,
-                                                     "lesson": None, "errors": []})
+            self.observe(record.get("time"), record.get("method"), record.get("httpMethod"),
+                         record.get("status"), record.get("clientId"))
+
+    def observe(self, when: datetime | str | None, method: str | None, http_method: str | None,
+                status: int | None, client_id: str | None) -> None:
+        """One call, as the request log records it (``when`` on the mock's clock)."""
+        if not client_id or not client_id.startswith(LEARNER_PREFIX):
+            return  # the teacher's and the workers' calls: nothing the dashboard shows
+        stamp = _to_json(when) if isinstance(when, datetime) else when
+        lesson = LESSON_OF_METHOD.get(method or "")
+        status_code = status or 0
+        with self._lock:
+            facts = self.clients.setdefault(client_id, _new_facts())
             facts["calls"] += 1
-            facts["lastCall"] = {"method": record.get("method"),
-                                 "httpMethod": record.get("httpMethod"),
-                                 "status": record.get("status"), "time": record.get("time")}
-            lesson = LESSON_OF_METHOD.get(record.get("method") or "")
+            facts["lastCall"] = {"method": method, "httpMethod": http_method,
+                                 "status": status, "time": stamp}
             if lesson is not None and (facts["lesson"] is None or lesson > facts["lesson"]):
                 facts["lesson"] = lesson
-            status_code = record.get("status") or 0
             if 400 <= status_code < 500:
                 facts["errors"] = (facts["errors"] + [{
-                    "status": status_code, "method": record.get("method"),
-                    "httpMethod": record.get("httpMethod"),
-                    "time": record.get("time")}])[-RECENT_ERRORS:]
+                    "status": status_code, "method": method, "httpMethod": http_method,
+                    "time": stamp}])[-RECENT_ERRORS:]
+            self._dirty.add(client_id)
+            due = (self._store is not None
+                   and time.monotonic() - self._saved_at >= self._save_every)
+        if due:
+            self.save()
+
+    def save(self) -> None:
+        """Write the learners whose facts changed since the last save (file stores only).
+
+        Never raises: the history is a convenience for the teacher, and a request or the
+        server's stop must not fail over it (the error is logged)."""
+        if self._store is None:
+            return
+        with self._lock:
+            self._saved_at = time.monotonic()
+            changed = {c: json.dumps(self.clients[c]) for c in self._dirty}
+            self._dirty.clear()
+        if not changed:
+            return
+        try:
+            with self._store.transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO dashboard_progress (client_id, facts) VALUES (?, ?) "
+                    "ON CONFLICT(client_id) DO UPDATE SET facts = excluded.facts",
+                    list(changed.items()))
+        except Exception:  # a closed or broken store: keep them to try again
+            log.warning("could not save the dashboard's history", exc_info=True)
+            with self._lock:
+                self._dirty.update(changed)
+
+    def _load(self) -> None:
+        with self._store.read() as conn:
+            rows = conn.execute("SELECT client_id, facts FROM dashboard_progress").fetchall()
+        for client_id, facts in rows:
+            try:
+                loaded = json.loads(facts)
+            except ValueError:
+                continue  # a damaged row: that learner's history starts again
+            if isinstance(loaded, dict):
+                self.clients[client_id] = {**_new_facts(), **loaded}
+
+
+def _to_json(when: datetime) -> str:
+    # Date.toJSON() form, as the request log shows times (formatted here, not imported: the
+    # mock builds this module at start, and the client package would cost it httpx)
+    when = when.astimezone(timezone.utc) if when.tzinfo else when
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _new_facts() -> dict[str, Any]:
+    return {"calls": 0, "lastCall": None, "lesson": None, "errors": []}
 
 
 def summarize(learners: Iterable[str], state: Mapping[str, Any], progress: Progress,

@@ -47,7 +47,10 @@ class _Pages:
         self.page = _read("page.html").replace("__BASE__", base).encode("utf-8")
         self.dashboard_page = _read("dashboard.html").replace("__BASE__", base).encode("utf-8")
         self.assets = {name: (STATIC / name).read_bytes() for name in ASSETS}
-        self.progress = dashboard.Progress()
+        # From the first request on, whether or not a teacher is looking (see Progress).
+        self.progress = dashboard.Progress(getattr(app.backend, "store", None))
+        app.request_log.listeners.append(self.progress.observe)
+        app.on_close.append(self.progress.save)
 
     async def page_view(self, request: Request) -> Response:
         return Response(self.page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
@@ -85,8 +88,7 @@ class _Pages:
             return self._refuse(as_json=True)
         backend = self.app.backend
         learners = dashboard.learner_names(self.app.authenticator.clients)
-        log = self.app.request_log
-        self.progress.feed(r.to_json() for r in log.since(self.progress.last_seq))
+        self.progress.save()
         rows = dashboard.summarize(learners, backend.dump(), self.progress, self.app.now())
         from tutorial_kit.mock.model.clock import to_json
 

@@ -316,15 +316,19 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
           strict: bool = False, prefix: str = "", claim_wait: float = 20.0,
           shell_queues: Sequence[str] | None = None,
           clients: Mapping[str, Any] | None = None, sandbox: Any = None,
-          mode: str = "mock", dashboard: bool = False) -> int:
+          mode: str = "mock", dashboard: bool = False, verbose: bool = False) -> int:
     """Run a mock queue in the foreground until Ctrl-C or SIGTERM (for the CLI).
 
     The first three lines on stdout are ``export TASKCLUSTER_...=...`` lines, so
     ``eval "$(tutorial-kit mock-queue serve | head -3)"`` works; logs go to stderr.
     ``dashboard``: also print the classroom dashboard's URL, with the teacher's token, on stderr.
+    ``verbose``: also log every request the built-in workers make (httpx's lines).
     """
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # httpx logs each request at INFO: the workers' claimWork polls would bury the lines a
+    # teacher needs (where it listens, the dashboard, errors)
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
     mock = start(host=host, port=port, db=db, claim_timeout=claim_timeout,
                  access_token=access_token, workers=workers, strict=strict, prefix=prefix,
                  claim_wait=claim_wait, shell_queues=shell_queues, clients=clients,

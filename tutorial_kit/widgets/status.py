@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -42,8 +42,12 @@ RUN_HEADERS = ["runId", "state", "reasonCreated", "reasonResolved", "workerGroup
                "scheduled", "started", "resolved", "takenUntil", "waited", "ran"]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+def _deployment_now() -> datetime:
+    """The deployment's time: the mock's clock once connect() has found one (a lesson may pause
+    it or move it forward), wall time on a real deployment; the same "now" as fromNow()."""
+    from tutorial_kit.client.fromnow import now
+
+    return now()
 
 
 class StatusWidget(Following, W.VBox):
@@ -60,7 +64,7 @@ class StatusWidget(Following, W.VBox):
     def __init__(self, queue: Any, taskId: str, *, interval: float = 2.0,
                  resolved_interval: float = 30.0, stop_when_resolved: bool = True,
                  follow: str = "auto", start: bool = True,
-                 now: Callable[[], datetime] = _utcnow, tick: float = 1.0, **kwargs: Any):
+                 now: Callable[[], datetime] = _deployment_now, tick: float = 1.0, **kwargs: Any):
         if not isinstance(taskId, str) or not taskId:
             raise ValueError("StatusWidget needs a taskId (a 22-character slugid string)")
         if follow not in ("auto", "poll", "events"):

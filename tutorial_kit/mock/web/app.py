@@ -162,6 +162,7 @@ class QueueApp:
         self.cluster: Any = None  # the simulated cluster (workers.Cluster), once started
         self.livelogs: Any = None  # the cluster's live logs (workers.livelog.LiveLogs), if any
         self._closed = False
+        self.on_close: list[Callable[[], None]] = []  # e.g. the dashboard saves its history
         self.starlette = Starlette(routes=self._routes(),
                                    exception_handlers={404: self._not_found,
                                                        405: self._not_found,
@@ -183,6 +184,8 @@ class QueueApp:
     def close(self) -> None:
         """Ask long polls and event streams to finish (the server is stopping)."""
         self._closed = True
+        for hook in self.on_close:
+            hook()
 
     @property
     def closed(self) -> bool:

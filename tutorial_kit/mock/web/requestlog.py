@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from tutorial_kit.mock.model.clock import to_json
@@ -62,6 +62,9 @@ class RequestLog:
         self._records: deque[tuple[Any, ...]] = deque(maxlen=maxlen)
         self._seq = 0
         self._lock = threading.Lock()
+        #: Called with (time, method, http_method, status, client_id) of every request, for
+        #: readers that keep more than the ring (the classroom dashboard); quick, never raising.
+        self.listeners: list[Callable[..., None]] = []
 
     def record(self, *, time: datetime | str, method: str | None, http_method: str, route: str,
                query_string: str = "", status: int, latency_ms: float,
@@ -72,6 +75,8 @@ class RequestLog:
             query = redact_query(query_string) if query_string else {}
             self._records.append((self._seq, time, method, http_method, route, query,
                                   status, latency_ms, client_id))
+        for listener in self.listeners:
+            listener(time, method, http_method, status, client_id)
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[RequestRecord]:
         """Records with ``seq`` greater than the given one, oldest first, at most ``limit``."""
