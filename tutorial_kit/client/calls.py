@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 from tutorial_kit.api import BY_NAME, ENTRIES, Entry
 
 from . import hawk
-from .errors import TaskclusterAuthError, TaskclusterError, error_from_response
+from .errors import TaskclusterAuthError, TaskclusterError, error_from_response, gave_up
 from .jsonbody import dumps
 from .options import Options, make_options, optionsFromEnvironment
 from .urls import api_url, with_query_param
@@ -39,7 +39,6 @@ class CallArgs:
     payload: Any
     query: dict[str, Any]
     pagination_handler: Callable[[Any], Any] | None
-    pagination_limit: int | None
 
 
 def _fail(entry: Entry | None, message: str) -> TaskclusterError:
@@ -124,7 +123,15 @@ class QueueBase:
         limit = kwargs.get("paginationLimit")
         if limit is not None and "limit" in entry.query:
             query["limit"] = limit
-        return CallArgs(tuple(args), payload, query, kwargs.get("paginationHandler"), limit)
+        return CallArgs(tuple(args), payload, query, kwargs.get("paginationHandler"))
+
+    def _paginate_args(self, methodName: str, args: tuple[Any, ...], query: Mapping[str, Any] | None,
+                       payload: Any) -> tuple[Entry, CallArgs]:
+        """The checked arguments of ``paginate(methodName, *args, query=, payload=)``."""
+        entry = self._entry(methodName)
+        if not entry.paginated:
+            raise not_paginated(entry)
+        return entry, self._split_args(entry, args, {"query": query, "payload": payload})
 
     def _prepare(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                  query: Mapping[str, Any] | None) -> Prepared:
@@ -191,6 +198,15 @@ class QueueBase:
 
     # -- reading answers ---------------------------------------------------------------------
 
+    def _gave_up(self, method: str, url: str) -> Callable[[BaseException, int], BaseException]:
+        """What the retry loop raises when the Queue never answered."""
+        return gave_up(self.options.rootUrl, method=method, url=url)
+
+    def _result(self, prepared: Prepared, response: Any) -> Any:
+        """The value of a call whose final answer is ``response`` (an ``httpx.Response``)."""
+        return self._interpret(prepared.entry, response.status_code, response.content,
+                               response.reason_phrase, prepared.url)
+
     @staticmethod
     def _interpret(entry: Entry | None, status: int, content: bytes, reason: str,
                    url: str) -> Any:
@@ -209,6 +225,22 @@ class QueueBase:
                 f"{content[:200].decode('utf-8', 'replace')!r}; is {url} really a Taskcluster "
                 "Queue?", status_code=status, code="InvalidResponse",
                 body=content.decode("utf-8", "replace"), method=name, url=url) from None
+
+
+def next_page(page: Any, query: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The query for the page after ``page``, or None when it was the last."""
+    token = page.get("continuationToken") if isinstance(page, dict) else None
+    return {**query, "continuationToken": token} if token else None
+
+
+def artifacts_method(taskId: str, runId: int | None) -> tuple[str, tuple[Any, ...]]:
+    """The listing behind ``iterArtifacts``: the latest run's when ``runId`` is None."""
+    return (("listLatestArtifacts", (taskId,)) if runId is None
+            else ("listArtifacts", (taskId, runId)))
+
+
+def limit_query(limit: int | None) -> dict[str, Any]:
+    return {} if limit is None else {"limit": limit}
 
 
 def not_paginated(entry: Entry) -> TaskclusterError:
@@ -232,7 +264,7 @@ def _doc(entry: Entry, service: str = "queue") -> str:
     return "\n".join(lines)
 
 
-def _signature(entry: Entry, is_async: bool) -> inspect.Signature:
+def _signature(entry: Entry) -> inspect.Signature:
     P = inspect.Parameter
     params = [P("self", P.POSITIONAL_ONLY)]
     params += [P(a, P.POSITIONAL_ONLY) for a in entry.args]
@@ -247,13 +279,13 @@ def _signature(entry: Entry, is_async: bool) -> inspect.Signature:
 
 
 def install_methods(cls: type, make: Callable[[Entry], Callable[..., Any]], *,
-                    is_async: bool = False, entries: tuple[Entry, ...] = ENTRIES) -> type:
+                    entries: tuple[Entry, ...] = ENTRIES) -> type:
     """Give ``cls`` one method per row of ``entries`` (the Queue's, unless told)."""
     for entry in entries:
         func = make(entry)
         func.__name__ = func.__qualname__ = entry.name
         func.__doc__ = _doc(entry, getattr(cls, "serviceName", "queue"))
-        func.__signature__ = _signature(entry, is_async)  # type: ignore[attr-defined]
+        func.__signature__ = _signature(entry)  # type: ignore[attr-defined]
         setattr(cls, entry.name, func)
     cls.funcinfo = {e.name: e for e in entries}
     return cls

@@ -91,4 +91,4 @@ def _make_async(entry: Entry) -> Callable[..., Any]:
 
 
 install_methods(Object, _make_sync, entries=OBJECT_ENTRIES)
-install_methods(AsyncObject, _make_async, is_async=True, entries=OBJECT_ENTRIES)
+install_methods(AsyncObject, _make_async, entries=OBJECT_ENTRIES)

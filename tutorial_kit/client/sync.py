@@ -10,10 +10,10 @@ import httpx
 
 from tutorial_kit.api import Entry
 
-from . import download
-from .calls import USER_AGENT, CallArgs, Prepared, QueueBase, install_methods, not_paginated
-from .errors import connection_error
-from .retry import RETRYABLE_ERRORS, backoff, retryable_status
+from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
+                    limit_query, next_page)
+from .retry import decide
+from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects, wants_body
 from .transport import sync_transport
 
 
@@ -68,37 +68,23 @@ class Queue(QueueBase):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- the request loop ------------------------------------------------------------------------
+    # -- sending: everything else is in calls.py ----------------------------------------------
 
     def _send(self, prepared: Prepared) -> httpx.Response:
         """Send with retries; returns the final answer (possibly a 4xx/5xx)."""
-        retries = self.options.maxRetries
-        for attempt in range(retries + 1):
-            if attempt:
-                self._sleep(backoff(attempt))
-            try:
-                response = self._http.request(prepared.method, prepared.url,
-                                              content=prepared.body,
-                                              headers=self._headers(prepared))
-            except RETRYABLE_ERRORS as exc:
-                if attempt < retries:
-                    continue
-                raise connection_error(self.options.rootUrl, exc, attempts=attempt + 1,
-                                       method=prepared.entry.name, url=prepared.url) from exc
-            if retryable_status(response.status_code) and attempt < retries:
-                continue
-            return response
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return retrying(lambda: self._http.request(prepared.method, prepared.url,
+                                                   content=prepared.body,
+                                                   headers=self._headers(prepared)),
+                        max_retries=self.options.maxRetries, sleep=self._sleep,
+                        gave_up=self._gave_up(prepared.entry.name, prepared.url))
 
     def _request(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                  query: Mapping[str, Any] | None) -> Any:
         prepared = self._prepare(entry, route, payload, query)
-        response = self._send(prepared)
-        return self._interpret(entry, response.status_code, response.content,
-                               response.reason_phrase, prepared.url)
+        return self._result(prepared, self._send(prepared))
 
     def _call(self, entry: Entry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call: CallArgs = self._split_args(entry, args, kwargs)
+        call = self._split_args(entry, args, kwargs)
         if call.pagination_handler is None:
             return self._request(entry, call.route, call.payload, call.query)
         for page in self._pages(entry, call.route, call.payload, call.query):
@@ -108,44 +94,36 @@ class Queue(QueueBase):
     # -- pagination ----------------------------------------------------------------------------
 
     def _pages(self, entry: Entry, route: tuple[Any, ...], payload: Any,
-               query: dict[str, Any]) -> Iterator[Any]:
-        query = dict(query)
-        while True:
+               query: dict[str, Any] | None) -> Iterator[Any]:
+        while query is not None:
             page = self._request(entry, route, payload, query)
             yield page
-            token = page.get("continuationToken") if isinstance(page, dict) else None
-            if not token:
-                return
-            query["continuationToken"] = token
+            query = next_page(page, query)
 
     def paginate(self, methodName: str, *args: Any, query: Mapping[str, Any] | None = None,
                  payload: Any = None) -> Iterator[dict[str, Any]]:
         """Yield every page of a paginated method, following ``continuationToken``:
         ``for page in queue.paginate("listTaskGroup", taskGroupId): ...``."""
-        entry = self._entry(methodName)
-        if not entry.paginated:
-            raise not_paginated(entry)
-        call = self._split_args(entry, args, {"query": query, "payload": payload})
+        entry, call = self._paginate_args(methodName, args, query, payload)
         return self._pages(entry, call.route, call.payload, call.query)
 
     def iterTaskGroup(self, taskGroupId: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Every ``{task, status}`` of a task group, across pages (``limit`` = page size)."""
-        for page in self.paginate("listTaskGroup", taskGroupId, query=_limit(limit)):
+        for page in self.paginate("listTaskGroup", taskGroupId, query=limit_query(limit)):
             yield from page.get("tasks", [])
 
     def iterArtifacts(self, taskId: str, runId: int | None = None, *,
                       limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Every artifact of a run (the latest run when ``runId`` is None), across pages."""
-        method, args = (("listLatestArtifacts", (taskId,)) if runId is None
-                        else ("listArtifacts", (taskId, runId)))
-        for page in self.paginate(method, *args, query=_limit(limit)):
+        method, args = artifacts_method(taskId, runId)
+        for page in self.paginate(method, *args, query=limit_query(limit)):
             yield from page.get("artifacts", [])
 
     # -- downloads ---------------------------------------------------------------------------
 
     def downloadArtifact(self, taskId: str, runId: int, name: str, *, file: Any = None,
-                         progress: Callable[[int, int | None], Any] | None = None,
-                         chunk_size: int = download.DEFAULT_CHUNK_SIZE) -> bytes | int:
+                         progress: Progress | None = None,
+                         chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes | int:
         """Download an artifact's bytes: GET ``getArtifact`` (signed when this client has
         credentials), follow the redirect to wherever the data lives, and stream it.
 
@@ -153,57 +131,67 @@ class Queue(QueueBase):
         and returns the byte count. ``progress(received, total_or_None)`` is called as data
         arrives. An error artifact raises ``ArtifactError`` (with ``reason``); a missing one
         ``TaskclusterError`` (``ResourceNotFound``)."""
-        return self._download("getArtifact", (taskId, runId, name), file, progress, chunk_size)
+        return self._download("getArtifact", (taskId, runId, name), Sink(file, progress),
+                              chunk_size)
 
     def downloadLatestArtifact(self, taskId: str, name: str, *, file: Any = None,
-                               progress: Callable[[int, int | None], Any] | None = None,
-                               chunk_size: int = download.DEFAULT_CHUNK_SIZE) -> bytes | int:
+                               progress: Progress | None = None,
+                               chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes | int:
         """:meth:`downloadArtifact` for the task's latest run."""
-        return self._download("getLatestArtifact", (taskId, name), file, progress, chunk_size)
+        return self._download("getLatestArtifact", (taskId, name), Sink(file, progress),
+                              chunk_size)
 
-    def _download(self, method: str, args: tuple[Any, ...], file: Any,
-                  progress: Any, chunk_size: int) -> bytes | int:
-        entry = self._entry(method)
+    def _download(self, method: str, args: tuple[Any, ...], sink: Sink,
+                  chunk_size: int) -> bytes | int:
         url = self._download_url(method, args)
-        sink = download.Sink(file)
-        retries = self.options.maxRetries
+
+        def attempt() -> httpx.Response:
+            with self._http.stream("GET", url, follow_redirects=True) as response:
+                if not wants_body(response.status_code):
+                    response.read()
+                    return response
+                sink.start(response.headers)
+                for chunk in response.iter_bytes(chunk_size):
+                    sink.write(chunk)
+                return response
+
         try:
-            for attempt in range(retries + 1):
-                if attempt:
-                    self._sleep(backoff(attempt))
-                try:
-                    with self._http.stream("GET", url, follow_redirects=True) as response:
-                        status = response.status_code
-                        if retryable_status(status) and attempt < retries:
-                            continue
-                        if status >= 400:
-                            response.read()
-                            self._interpret(entry, status, response.content,
-                                            response.reason_phrase, str(response.url))
-                        if status >= 300:
-                            raise download.unexpected_redirect(response, method)
-                        total = download.content_length(response.headers)
-                        sink.open()
-                        download.report(progress, 0, total)
-                        for chunk in response.iter_bytes(chunk_size):
-                            sink.write(chunk)
-                            download.report(progress, sink.written, total)
-                        return sink.result()
-                except RETRYABLE_ERRORS as exc:
-                    if attempt < retries and sink.can_restart:
-                        continue
-                    raise connection_error(self.options.rootUrl, exc, attempts=attempt + 1,
-                                           method=method, url=url) from exc
-                except httpx.TooManyRedirects as exc:
-                    raise download.too_many_redirects(exc, method, url) from exc
+            response = retrying(attempt, max_retries=self.options.maxRetries, sleep=self._sleep,
+                                gave_up=self._gave_up(method, url),
+                                restartable=lambda: sink.can_restart)
+            return finish(response, sink, method)
+        except httpx.TooManyRedirects as exc:
+            raise too_many_redirects(exc, method, url) from exc
         finally:
             sink.close()
-        raise AssertionError("unreachable")
 
 
-
-def _limit(limit: int | None) -> dict[str, Any]:
-    return {} if limit is None else {"limit": limit}
+def retrying(attempt: Callable[[], httpx.Response], *, max_retries: int,
+             sleep: Callable[[float], Any],
+             gave_up: Callable[[BaseException, int], BaseException],
+             restartable: Callable[[], bool] = lambda: True) -> httpx.Response:
+    """Make ``attempt()`` until :func:`~tutorial_kit.client.retry.decide` calls its outcome
+    final, sleeping in between; returns the final answer (possibly a 4xx/5xx). When the last
+    attempt raised, raises ``gave_up(exception, attempts)``. ``restartable() == False`` (data
+    already handed to the caller) stops the retries."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            response = attempt()
+        except Exception as exc:
+            delay = decide(attempts, max_retries, exc) if restartable() else None
+            if delay is None:
+                error = gave_up(exc, attempts)
+                if error is exc:
+                    raise
+                raise error from exc
+        else:
+            delay = decide(attempts, max_retries, response.status_code) if restartable() else None
+            if delay is None:
+                return response
+            response.close()
+        sleep(delay)
 
 
 def _make(entry: Entry) -> Callable[..., Any]:
