@@ -13,12 +13,13 @@ from tutorial_kit.api import Entry
 
 from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
                     limit_query, next_page)
+from .methods import AsyncQueueMethods
 from .retry import decide
 from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects, wants_body
 from .transport import async_transport
 
 
-class AsyncQueue(QueueBase):
+class AsyncQueue(QueueBase, AsyncQueueMethods):
     """The Queue for asyncio code: ``status = await queue.status(taskId)``.
 
     Same options as :class:`Queue`; ``sleep`` replaces ``asyncio.sleep`` between retries.

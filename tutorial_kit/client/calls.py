@@ -8,7 +8,7 @@ import inspect
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Self
 
 from tutorial_kit.api import BY_NAME, ENTRIES, Entry
 
@@ -58,7 +58,7 @@ class QueueBase:
         self._ext = hawk.make_ext(creds, self.options.authorizedScopes) if creds else ""
 
     @classmethod
-    def fromEnv(cls, options: Mapping[str, Any] | None = None, **keywords: Any):
+    def fromEnv(cls, options: Mapping[str, Any] | None = None, **keywords: Any) -> Self:
         """A client configured from ``TASKCLUSTER_*`` variables (over ``options``)."""
         return cls(optionsFromEnvironment(options), **keywords)
 

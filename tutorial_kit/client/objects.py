@@ -21,6 +21,7 @@ from tutorial_kit.api import OBJECT_BY_NAME, OBJECT_ENTRIES, OBJECT_SERVICE_NAME
 
 from .aio import AsyncQueue
 from .calls import QueueBase, _fail, install_methods
+from .methods import AsyncObjectMethods, ObjectMethods
 from .sync import Queue
 
 
@@ -32,7 +33,7 @@ def _entry(methodName: str) -> Entry:
     return entry
 
 
-class Object(QueueBase):
+class Object(QueueBase, ObjectMethods):
     """The Object service: ``createUpload``, ``finishUpload``, ``startDownload``, ``object``,
     ``download`` (a URL for ``buildSignedUrl``), ``ping``."""
 
@@ -56,7 +57,7 @@ class Object(QueueBase):
     _call = Queue._call
 
 
-class AsyncObject(QueueBase):
+class AsyncObject(QueueBase, AsyncObjectMethods):
     """:class:`Object` for asyncio code: ``await objects.startDownload(name, {...})``."""
 
     serviceName = OBJECT_SERVICE_NAME

@@ -12,12 +12,13 @@ from tutorial_kit.api import Entry
 
 from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
                     limit_query, next_page)
+from .methods import QueueMethods
 from .retry import decide
 from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects, wants_body
 from .transport import sync_transport
 
 
-class Queue(QueueBase):
+class Queue(QueueBase, QueueMethods):
     """The Taskcluster Queue, one method per API method, named as the official clients do.
 
     ``Queue({"rootUrl": ..., "credentials": {"clientId": ..., "accessToken": ...}})`` or
