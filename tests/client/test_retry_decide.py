@@ -12,7 +12,7 @@ import httpx
 
 from tutorial_kit.client import TaskclusterError
 from tutorial_kit.client.options import make_options
-from tutorial_kit.client.retry import MAX_DELAY, decide
+from tutorial_kit.client.retry import MAX_DELAY, Attempts, decide
 
 MIDDLE = lambda: 0.5  # noqa: E731  (the random factor exactly 1.0)
 
@@ -93,3 +93,35 @@ def test_a_server_that_always_fails_gets_max_retries_plus_one_attempts(max_retri
     while decide(attempts, max_retries, 503) is not None:
         attempts += 1
     assert attempts == max_retries + 1
+
+
+def _gave_up(exc: BaseException, attempts: int) -> BaseException:
+    if isinstance(exc, httpx.TransportError):
+        return TaskclusterError(f"gave up after {attempts}", code="ConnectionError")
+    return exc
+
+
+def test_attempts_counts_and_stops_after_max_retries():
+    attempts = Attempts(2, _gave_up)
+    assert attempts.answered(503) is not None and attempts.count == 1
+    assert attempts.failed(httpx.ConnectError("x", request=_REQUEST)) is not None
+    with pytest.raises(TaskclusterError, match="gave up after 3") as info:
+        attempts.failed(httpx.ConnectError("refused", request=_REQUEST))
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+def test_attempts_final_answers_and_foreign_errors():
+    attempts = Attempts(5, _gave_up)
+    assert attempts.answered(404) is None  # a 4xx is the answer
+    error = ValueError("a bug, not the network")
+    with pytest.raises(ValueError) as info:
+        Attempts(5, _gave_up).failed(error)
+    assert info.value is error  # raised as it is, not wrapped
+
+
+def test_attempts_that_cannot_restart_stop_at_once():
+    """A download that already wrote into the caller's file cannot start over."""
+    attempts = Attempts(5, _gave_up, restartable=lambda: False)
+    assert attempts.answered(503) is None
+    with pytest.raises(TaskclusterError, match="gave up after 2"):
+        attempts.failed(httpx.ReadError("reset", request=_REQUEST))

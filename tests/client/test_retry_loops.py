@@ -12,7 +12,7 @@ import pytest
 
 from scripted_server import Answer
 from tutorial_kit.client import (AsyncQueue, Queue, TaskclusterConnectionError, TaskclusterError,
-                                 aio, retry, sync)
+                                 retry)
 from tutorial_kit.client import download as helpers_download
 from tutorial_kit.client import upload as helpers_upload
 from tutorial_kit.client.objects import AsyncObject, Object
@@ -138,10 +138,10 @@ def test_every_loop_asks_decide(server, creds, sleeps, monkeypatch):
         asked.append(outcome if isinstance(outcome, int) else type(outcome).__name__)
         if outcome == 418 and attempt == 1:
             return 0.0
-        return retry.decide(attempt, max_retries, outcome)
+        return real_decide(attempt, max_retries, outcome)
 
-    monkeypatch.setattr(sync, "decide", teapot_policy)
-    monkeypatch.setattr(aio, "decide", teapot_policy)
+    real_decide = retry.decide
+    monkeypatch.setattr(retry, "decide", teapot_policy)
     tea = Answer(418, b"teapot")
     blob = server.url + "/blob/data.bin"
 

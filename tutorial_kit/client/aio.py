@@ -14,7 +14,7 @@ from tutorial_kit.api import Entry
 from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
                     limit_query, next_page)
 from .methods import AsyncQueueMethods
-from .retry import decide
+from .retry import Attempts
 from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects, wants_body
 from .transport import async_transport
 
@@ -64,8 +64,7 @@ class AsyncQueue(QueueBase, AsyncQueueMethods):
         return await retrying(lambda: self._http.request(prepared.method, prepared.url,
                                                          content=prepared.body,
                                                          headers=self._headers(prepared)),
-                              max_retries=self.options.maxRetries, sleep=self._sleep,
-                              gave_up=self._gave_up(prepared.entry.name, prepared.url))
+                              self._attempts(prepared.entry.name, prepared.url), self._sleep)
 
     async def _request(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                        query: Mapping[str, Any] | None) -> Any:
@@ -141,9 +140,7 @@ class AsyncQueue(QueueBase, AsyncQueueMethods):
                 return response
 
         try:
-            response = await retrying(attempt, max_retries=self.options.maxRetries,
-                                      sleep=self._sleep, gave_up=self._gave_up(method, url),
-                                      restartable=lambda: sink.can_restart)
+            response = await retrying(attempt, self._attempts(method, url, sink), self._sleep)
             return finish(response, sink, method)
         except httpx.TooManyRedirects as exc:
             raise too_many_redirects(exc, method, url) from exc
@@ -151,25 +148,16 @@ class AsyncQueue(QueueBase, AsyncQueueMethods):
             sink.close()
 
 
-async def retrying(attempt: Callable[[], Awaitable[httpx.Response]], *, max_retries: int,
-                   sleep: Callable[[float], Awaitable[Any]],
-                   gave_up: Callable[[BaseException, int], BaseException],
-                   restartable: Callable[[], bool] = lambda: True) -> httpx.Response:
+async def retrying(attempt: Callable[[], Awaitable[httpx.Response]], attempts: Attempts,
+                   sleep: Callable[[float], Awaitable[Any]]) -> httpx.Response:
     """:func:`tutorial_kit.client.sync.retrying` for asyncio: the same steps, awaited."""
-    attempts = 0
     while True:
-        attempts += 1
         try:
             response = await attempt()
         except Exception as exc:
-            delay = decide(attempts, max_retries, exc) if restartable() else None
-            if delay is None:
-                error = gave_up(exc, attempts)
-                if error is exc:
-                    raise
-                raise error from exc
+            delay = attempts.failed(exc)
         else:
-            delay = decide(attempts, max_retries, response.status_code) if restartable() else None
+            delay = attempts.answered(response.status_code)
             if delay is None:
                 return response
             await response.aclose()

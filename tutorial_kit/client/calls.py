@@ -16,6 +16,7 @@ from . import hawk
 from .errors import TaskclusterAuthError, TaskclusterError, error_from_response, gave_up
 from .jsonbody import dumps
 from .options import Options, make_options, optionsFromEnvironment
+from .retry import Attempts
 from .urls import api_url, with_query_param
 
 _CALL_KEYWORDS = frozenset({"query", "payload", "params", "paginationHandler", "paginationLimit"})
@@ -198,9 +199,12 @@ class QueueBase:
 
     # -- reading answers ---------------------------------------------------------------------
 
-    def _gave_up(self, method: str, url: str) -> Callable[[BaseException, int], BaseException]:
-        """What the retry loop raises when the Queue never answered."""
-        return gave_up(self.options.rootUrl, method=method, url=url)
+    def _attempts(self, method: str, url: str, sink: Any = None) -> Attempts:
+        """The retry bookkeeping of one call (or one download into ``sink``): this client's
+        ``maxRetries``; a Queue that never answered is a ``TaskclusterConnectionError``."""
+        return Attempts(self.options.maxRetries,
+                        gave_up(self.options.rootUrl, method=method, url=url),
+                        (lambda: sink.can_restart) if sink is not None else (lambda: True))
 
     def _result(self, prepared: Prepared, response: Any) -> Any:
         """The value of a call whose final answer is ``response`` (an ``httpx.Response``)."""

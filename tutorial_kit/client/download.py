@@ -23,7 +23,7 @@ from .aio import retrying as retrying_async
 from .errors import (ObjectHashVerificationError, TaskclusterArtifactError, TaskclusterError,
                      data_gave_up)
 from .objects import AsyncObject, Object
-from .retry import sleep_of
+from .retry import Attempts, sleep_of
 from .sink import DEFAULT_CHUNK_SIZE
 from .sync import retrying
 
@@ -123,8 +123,7 @@ def _fetch(url: str, writerFactory: Callable[[], Any], maxRetries: int, timeout:
                     received.update(chunk)
                 return response
 
-        response = retrying(attempt, max_retries=maxRetries, sleep=sleep,
-                            gave_up=data_gave_up(url))
+        response = retrying(attempt, Attempts(maxRetries, data_gave_up(url)), sleep)
     return received.result(response)
 
 
@@ -224,8 +223,7 @@ async def _fetch_async(url: str, writerFactory: Callable[[], Any], maxRetries: i
                     received.update(chunk)
                 return response
 
-        response = await retrying_async(attempt, max_retries=maxRetries, sleep=sleep,
-                                        gave_up=data_gave_up(url))
+        response = await retrying_async(attempt, Attempts(maxRetries, data_gave_up(url)), sleep)
     return received.result(response)
 
 

@@ -5,9 +5,10 @@ first, on a 5xx answer or on no answer at all (refused, reset, timed out), never
 never on a 3xx, which counts as success). Before retry *n* wait ``2^(n-1) * 0.1 s`` times a
 random factor in [0.75, 1.25], at most 30 s.
 
-:func:`decide` is the only place that says "again" or "stop"; the request loops of ``Queue``
-and ``AsyncQueue`` (``sync.retrying`` / ``aio.retrying``) call it after every attempt, and so do
-the downloads and the upload helpers' PUT, which run through the same two loops.
+:func:`decide` is the only place that says "again" or "stop". :class:`Attempts` asks it after
+every attempt of every loop: API calls, ``downloadArtifact``, and the helpers' PUT and GET of an
+artifact's data all run through one loop per flavour (``sync.retrying``, ``aio.retrying``),
+which only sends, closes and sleeps.
 """
 
 from __future__ import annotations
@@ -53,6 +54,48 @@ def decide(attempt: int, max_retries: int, outcome: Outcome,
     if attempt > max_retries or not retryable(outcome):
         return None
     return backoff(attempt, rand)
+
+
+class Attempts:
+    """The bookkeeping of one retried operation, shared by the sync and async loops (which
+    only send, close and sleep): counts the attempts, asks :func:`decide` after each, and turns
+    the last failure into the error to raise.
+
+    ``gave_up(exception, attempts)`` names that error (a no-answer failure becomes a
+    ``TaskclusterConnectionError``); ``restartable()`` returning False (data already handed to
+    the caller's file) ends the retries.
+    """
+
+    def __init__(self, max_retries: int,
+                 gave_up: Callable[[BaseException, int], BaseException],
+                 restartable: Callable[[], bool] = lambda: True) -> None:
+        self.max_retries = max_retries
+        self.count = 0
+        self._gave_up = gave_up
+        self._restartable = restartable
+
+    def _next(self, outcome: Outcome) -> float | None:
+        if not self._restartable():
+            return None
+        return decide(self.count, self.max_retries, outcome)
+
+    def answered(self, status: int) -> float | None:
+        """After an answer with ``status``: seconds to wait before the next attempt, or None
+        when this answer is the final one."""
+        self.count += 1
+        return self._next(status)
+
+    def failed(self, exc: Exception) -> float:
+        """After an attempt raised ``exc``: seconds to wait before the next attempt. Raises
+        the final error (``exc`` itself, or what ``gave_up`` made of it) when there is none."""
+        self.count += 1
+        delay = self._next(exc)
+        if delay is None:
+            error = self._gave_up(exc, self.count)
+            if error is exc:
+                raise exc
+            raise error from exc
+        return delay
 
 
 def sleep_of(service: Any, default: Callable[[float], Any]) -> Callable[[float], Any]:

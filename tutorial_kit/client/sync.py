@@ -13,7 +13,7 @@ from tutorial_kit.api import Entry
 from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
                     limit_query, next_page)
 from .methods import QueueMethods
-from .retry import decide
+from .retry import Attempts
 from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects, wants_body
 from .transport import sync_transport
 
@@ -76,8 +76,7 @@ class Queue(QueueBase, QueueMethods):
         return retrying(lambda: self._http.request(prepared.method, prepared.url,
                                                    content=prepared.body,
                                                    headers=self._headers(prepared)),
-                        max_retries=self.options.maxRetries, sleep=self._sleep,
-                        gave_up=self._gave_up(prepared.entry.name, prepared.url))
+                        self._attempts(prepared.entry.name, prepared.url), self._sleep)
 
     def _request(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                  query: Mapping[str, Any] | None) -> Any:
@@ -157,9 +156,7 @@ class Queue(QueueBase, QueueMethods):
                 return response
 
         try:
-            response = retrying(attempt, max_retries=self.options.maxRetries, sleep=self._sleep,
-                                gave_up=self._gave_up(method, url),
-                                restartable=lambda: sink.can_restart)
+            response = retrying(attempt, self._attempts(method, url, sink), self._sleep)
             return finish(response, sink, method)
         except httpx.TooManyRedirects as exc:
             raise too_many_redirects(exc, method, url) from exc
@@ -167,28 +164,18 @@ class Queue(QueueBase, QueueMethods):
             sink.close()
 
 
-def retrying(attempt: Callable[[], httpx.Response], *, max_retries: int,
-             sleep: Callable[[float], Any],
-             gave_up: Callable[[BaseException, int], BaseException],
-             restartable: Callable[[], bool] = lambda: True) -> httpx.Response:
-    """Make ``attempt()`` until :func:`~tutorial_kit.client.retry.decide` calls its outcome
-    final, sleeping in between; returns the final answer (possibly a 4xx/5xx). When the last
-    attempt raised, raises ``gave_up(exception, attempts)``. ``restartable() == False`` (data
-    already handed to the caller) stops the retries."""
-    attempts = 0
+def retrying(attempt: Callable[[], httpx.Response], attempts: Attempts,
+             sleep: Callable[[float], Any]) -> httpx.Response:
+    """Make ``attempt()`` until ``attempts`` (which asks :func:`~tutorial_kit.client.retry.decide`)
+    calls its outcome final, sleeping in between; returns the final answer (possibly a
+    4xx/5xx), or raises the final error."""
     while True:
-        attempts += 1
         try:
             response = attempt()
         except Exception as exc:
-            delay = decide(attempts, max_retries, exc) if restartable() else None
-            if delay is None:
-                error = gave_up(exc, attempts)
-                if error is exc:
-                    raise
-                raise error from exc
+            delay = attempts.failed(exc)
         else:
-            delay = decide(attempts, max_retries, response.status_code) if restartable() else None
+            delay = attempts.answered(response.status_code)
             if delay is None:
                 return response
             response.close()

@@ -25,7 +25,7 @@ import httpx
 from .aio import maybe_await
 from .aio import retrying as retrying_async
 from .errors import TaskclusterError, data_gave_up
-from .retry import sleep_of
+from .retry import Attempts, sleep_of
 from .slugid import slugid
 from .sync import retrying
 
@@ -127,9 +127,8 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
                 data = _read_all(readerFactory(), hashing)
                 return http.put(put["url"], content=data, headers=put["headers"])
 
-            _check_put(retrying(attempt, max_retries=maxRetries,
-                                sleep=sleep_of(objectService, time.sleep),
-                                gave_up=data_gave_up(put["url"])))
+            _check_put(retrying(attempt, Attempts(maxRetries, data_gave_up(put["url"])),
+                                sleep_of(objectService, time.sleep)))
     objectService.finishUpload(name, _finish_upload(projectId, uploadId, hashing, contentLength))
 
 
@@ -182,9 +181,9 @@ async def upload_async(*, projectId: str, name: str, contentType: str, contentLe
                 data = await _read_all_async(await maybe_await(readerFactory()), hashing)
                 return await http.put(put["url"], content=data, headers=put["headers"])
 
-            _check_put(await retrying_async(attempt, max_retries=maxRetries,
-                                            sleep=sleep_of(objectService, asyncio.sleep),
-                                            gave_up=data_gave_up(put["url"])))
+            _check_put(await retrying_async(attempt,
+                                            Attempts(maxRetries, data_gave_up(put["url"])),
+                                            sleep_of(objectService, asyncio.sleep)))
     await objectService.finishUpload(name, _finish_upload(projectId, uploadId, hashing,
                                                           contentLength))
 
