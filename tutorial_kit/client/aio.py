@@ -11,7 +11,7 @@ import httpx
 
 from tutorial_kit.api import Entry
 
-from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
+from .calls import (Prepared, QueueBase, artifacts_method, install_methods,
                     limit_query, next_page)
 from .methods import AsyncQueueMethods
 from .retry import Attempts
@@ -40,9 +40,7 @@ class AsyncQueue(QueueBase, AsyncQueueMethods):
         one event loop cannot make two)."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self.options.timeout, follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                transport=self._transport or async_transport())
+                transport=self._transport or async_transport(), **self._client_options())
         return self._client
 
     async def aclose(self) -> None:

@@ -73,6 +73,12 @@ class QueueBase:
         who = self.options.credentials.clientId if self.options.credentials else "anonymous"
         return f"<{type(self).__name__} {self.options.rootUrl} as {who}>"
 
+    def _client_options(self) -> dict[str, Any]:
+        """How both flavours set up their pooled httpx client: API calls never follow
+        redirects (a 303 is an answer, as in the official clients)."""
+        return {"timeout": self.options.timeout, "follow_redirects": False,
+                "headers": {"User-Agent": USER_AGENT}}
+
     # -- building requests -------------------------------------------------------------------
 
     @staticmethod

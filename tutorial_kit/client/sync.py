@@ -10,7 +10,7 @@ import httpx
 
 from tutorial_kit.api import Entry
 
-from .calls import (USER_AGENT, Prepared, QueueBase, artifacts_method, install_methods,
+from .calls import (Prepared, QueueBase, artifacts_method, install_methods,
                     limit_query, next_page)
 from .methods import QueueMethods
 from .retry import Attempts
@@ -51,9 +51,7 @@ class Queue(QueueBase, QueueMethods):
             with self._client_lock:
                 if self._client is None:
                     self._client = httpx.Client(
-                        timeout=self.options.timeout, follow_redirects=False,
-                        headers={"User-Agent": USER_AGENT},
-                        transport=self._transport or sync_transport())
+                        transport=self._transport or sync_transport(), **self._client_options())
         return self._client
 
     def close(self) -> None:
