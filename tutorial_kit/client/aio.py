@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Self
 
 import httpx
 
@@ -19,12 +19,9 @@ from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects
 from .transport import async_transport
 
 
-class AsyncQueue(QueueBase, AsyncQueueMethods):
-    """The Queue for asyncio code: ``status = await queue.status(taskId)``.
-
-    Same options as :class:`Queue`; ``sleep`` replaces ``asyncio.sleep`` between retries.
-    Use ``async with AsyncQueue(...) as queue:`` or call ``await queue.aclose()``.
-    """
+class AsyncServiceClient(QueueBase):
+    """:class:`~tutorial_kit.client.sync.ServiceClient` for asyncio: one pooled
+    ``httpx.AsyncClient``, the retry loop, calls and pagination, as coroutines."""
 
     def __init__(self, options: Mapping[str, Any] | None = None, *,
                  sleep: Callable[[float], Awaitable[Any]] | None = None,
@@ -49,7 +46,7 @@ class AsyncQueue(QueueBase, AsyncQueueMethods):
         if client is not None:
             await client.aclose()
 
-    async def __aenter__(self) -> "AsyncQueue":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -91,6 +88,14 @@ class AsyncQueue(QueueBase, AsyncQueueMethods):
         """``async for page in queue.paginate("listTaskGroup", taskGroupId): ...``"""
         entry, call = self._paginate_args(methodName, args, query, payload)
         return self._pages(entry, call.route, call.payload, call.query)
+
+
+class AsyncQueue(AsyncServiceClient, AsyncQueueMethods):
+    """The Queue for asyncio code: ``status = await queue.status(taskId)``.
+
+    Same options as :class:`Queue`; ``sleep`` replaces ``asyncio.sleep`` between retries.
+    Use ``async with AsyncQueue(...) as queue:`` or call ``await queue.aclose()``.
+    """
 
     async def iterTaskGroup(self, taskGroupId: str, *,
                             limit: int | None = None) -> AsyncIterator[dict[str, Any]]:
@@ -153,12 +158,12 @@ async def retrying(attempt: Callable[[], Awaitable[httpx.Response]], attempts: A
         try:
             response = await attempt()
         except Exception as exc:
-            delay = attempts.failed(exc)
-        else:
-            delay = attempts.answered(response.status_code)
-            if delay is None:
-                return response
-            await response.aclose()
+            await sleep(attempts.failed(exc))
+            continue
+        delay = attempts.answered(response.status_code)
+        if delay is None:
+            return response
+        await response.aclose()
         await sleep(delay)
 
 
@@ -168,10 +173,11 @@ async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def _make(entry: Entry) -> Callable[..., Any]:
-    async def method(self: AsyncQueue, *args: Any, **kwargs: Any) -> Any:
+def make_method(entry: Entry) -> Callable[..., Any]:
+    """The coroutine for one row of an API table (see ``install_methods``)."""
+    async def method(self: AsyncServiceClient, *args: Any, **kwargs: Any) -> Any:
         return await self._call(entry, args, kwargs)
     return method
 
 
-install_methods(AsyncQueue, _make)
+install_methods(AsyncQueue, make_method)

@@ -106,20 +106,20 @@ class QueueBase:
             raise _fail(entry, f"{entry.name}() got unexpected keyword(s) {', '.join(sorted(unknown))}; "
                                f"route arguments are positional ({', '.join(entry.args) or 'none'}), "
                                "query options go in query={...}")
-        args = list(args)
+        route = list(args)
         payload = kwargs.get("payload")
-        if entry.input and payload is None and len(args) == len(entry.args) + 1:
-            payload = args.pop()
+        if entry.input and payload is None and len(route) == len(entry.args) + 1:
+            payload = route.pop()
         params = kwargs.get("params") or {}
         if params:
-            missing = [a for a in entry.args[len(args):] if a not in params]
+            missing = [a for a in entry.args[len(route):] if a not in params]
             if missing:
                 raise _fail(entry, f"{entry.name}() needs {', '.join(missing)}")
-            args += [params[a] for a in entry.args[len(args):]]
-        if len(args) != len(entry.args):
+            route += [params[a] for a in entry.args[len(route):]]
+        if len(route) != len(entry.args):
             need = ", ".join(entry.args) or "no route arguments"
             extra = f", then the payload ({entry.input})" if entry.input else ""
-            raise _fail(entry, f"{entry.name}() takes {need}{extra}; got {len(args)} positional "
+            raise _fail(entry, f"{entry.name}() takes {need}{extra}; got {len(route)} positional "
                                f"argument(s)")
         if entry.input and payload is None:
             raise _fail(entry, f"{entry.name}() needs a payload ({entry.input}) after "
@@ -130,7 +130,7 @@ class QueueBase:
         limit = kwargs.get("paginationLimit")
         if limit is not None and "limit" in entry.query:
             query["limit"] = limit
-        return CallArgs(tuple(args), payload, query, kwargs.get("paginationHandler"))
+        return CallArgs(tuple(route), payload, query, kwargs.get("paginationHandler"))
 
     def _paginate_args(self, methodName: str, args: tuple[Any, ...], query: Mapping[str, Any] | None,
                        payload: Any) -> tuple[Entry, CallArgs]:
@@ -297,5 +297,5 @@ def install_methods(cls: type, make: Callable[[Entry], Callable[..., Any]], *,
         func.__doc__ = _doc(entry, getattr(cls, "serviceName", "queue"))
         func.__signature__ = _signature(entry)  # type: ignore[attr-defined]
         setattr(cls, entry.name, func)
-    cls.funcinfo = {e.name: e for e in entries}
+    setattr(cls, "funcinfo", {e.name: e for e in entries})
     return cls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Self
 
 import httpx
 
@@ -18,19 +18,10 @@ from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects
 from .transport import sync_transport
 
 
-class Queue(QueueBase, QueueMethods):
-    """The Taskcluster Queue, one method per API method, named as the official clients do.
-
-    ``Queue({"rootUrl": ..., "credentials": {"clientId": ..., "accessToken": ...}})`` or
-    ``Queue(rootUrl=..., credentials=...)`` or ``Queue.fromEnv()``. Options: ``rootUrl``,
-    ``credentials`` (with an optional ``certificate``), ``authorizedScopes``, ``maxRetries``
-    (5), ``timeout`` (30 s per attempt), ``signedUrlExpiration`` (900 s). ``sleep`` replaces
-    ``time.sleep`` between retries (tests); ``transport`` is passed to ``httpx.Client``.
-
-    Calls: ``queue.createTask(taskId, payload)``, ``queue.status(taskId)``,
-    ``queue.listTaskGroup(taskGroupId, query={"limit": 2})``. Errors raise
-    :class:`~tutorial_kit.client.errors.TaskclusterError`.
-    """
+class ServiceClient(QueueBase):
+    """What every synchronous client of a Taskcluster service has: one pooled ``httpx.Client``,
+    the retry loop, calls and pagination. :class:`Queue` and
+    :class:`~tutorial_kit.client.objects.Object` add their API tables' methods."""
 
     def __init__(self, options: Mapping[str, Any] | None = None, *,
                  sleep: Callable[[float], Any] | None = None,
@@ -61,7 +52,7 @@ class Queue(QueueBase, QueueMethods):
         if client is not None:
             client.close()
 
-    def __enter__(self) -> "Queue":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -104,6 +95,21 @@ class Queue(QueueBase, QueueMethods):
         ``for page in queue.paginate("listTaskGroup", taskGroupId): ...``."""
         entry, call = self._paginate_args(methodName, args, query, payload)
         return self._pages(entry, call.route, call.payload, call.query)
+
+
+class Queue(ServiceClient, QueueMethods):
+    """The Taskcluster Queue, one method per API method, named as the official clients do.
+
+    ``Queue({"rootUrl": ..., "credentials": {"clientId": ..., "accessToken": ...}})`` or
+    ``Queue(rootUrl=..., credentials=...)`` or ``Queue.fromEnv()``. Options: ``rootUrl``,
+    ``credentials`` (with an optional ``certificate``), ``authorizedScopes``, ``maxRetries``
+    (5), ``timeout`` (30 s per attempt), ``signedUrlExpiration`` (900 s). ``sleep`` replaces
+    ``time.sleep`` between retries (tests); ``transport`` is passed to ``httpx.Client``.
+
+    Calls: ``queue.createTask(taskId, payload)``, ``queue.status(taskId)``,
+    ``queue.listTaskGroup(taskGroupId, query={"limit": 2})``. Errors raise
+    :class:`~tutorial_kit.client.errors.TaskclusterError`.
+    """
 
     def iterTaskGroup(self, taskGroupId: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Every ``{task, status}`` of a task group, across pages (``limit`` = page size)."""
@@ -171,19 +177,20 @@ def retrying(attempt: Callable[[], httpx.Response], attempts: Attempts,
         try:
             response = attempt()
         except Exception as exc:
-            delay = attempts.failed(exc)
-        else:
-            delay = attempts.answered(response.status_code)
-            if delay is None:
-                return response
-            response.close()
+            sleep(attempts.failed(exc))
+            continue
+        delay = attempts.answered(response.status_code)
+        if delay is None:
+            return response
+        response.close()
         sleep(delay)
 
 
-def _make(entry: Entry) -> Callable[..., Any]:
-    def method(self: Queue, *args: Any, **kwargs: Any) -> Any:
+def make_method(entry: Entry) -> Callable[..., Any]:
+    """The method for one row of an API table (see ``install_methods``)."""
+    def method(self: ServiceClient, *args: Any, **kwargs: Any) -> Any:
         return self._call(entry, args, kwargs)
     return method
 
 
-install_methods(Queue, _make)
+install_methods(Queue, make_method)
