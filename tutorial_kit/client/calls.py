@@ -48,7 +48,8 @@ def _fail(entry: Entry | None, message: str) -> TaskclusterError:
 
 
 class QueueBase:
-    """Options, URLs and signing for :class:`Queue` and :class:`AsyncQueue`."""
+    """Options, URLs, signing and reading answers for every service client (``Queue``,
+    ``AsyncQueue``, ``Object``, ``AsyncObject``): all of a call but the sending."""
 
     serviceName = "queue"
     apiVersion = "v1"
