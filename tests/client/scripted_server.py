@@ -27,6 +27,7 @@ class Answer:
     body: Any = None  # dict/list -> JSON; bytes -> raw; None -> empty
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to stall before answering (bounded; for timeout tests)
+    cut_after: int | None = None  # send only this many body bytes, then hang up (mid-stream loss)
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -87,6 +88,11 @@ class ScriptedServer:
                         self.send_header(k, v)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
+                    if answer.cut_after is not None:
+                        self.wfile.write(payload[:answer.cut_after])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests)

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from scripted_server import Answer
-from tutorial_kit.client import ArtifactError, TaskclusterError
+from tutorial_kit.client import ArtifactError, TaskclusterConnectionError, TaskclusterError
 
 TASK = "fN1SbArXTPSVFNUvaOlinQ"
 DATA = bytes(range(256)) * 300  # 76800 bytes: several chunks
@@ -88,3 +88,31 @@ def test_storage_5xx_is_retried(server, anon_queue, sleeps):
 def test_bad_file_argument(anon_queue):
     with pytest.raises(TaskclusterError, match="path or a binary file object"):
         anon_queue.downloadLatestArtifact(TASK, "public/x", file=42)
+
+
+def _cut_then_whole(server, data: bytes) -> None:
+    url = server.url + "/blob/data.bin"
+    redirect = Answer(303, {"url": url}, {"Location": url})
+    server.push(redirect, Answer(200, data, cut_after=100), redirect, Answer(200, data))
+
+
+def test_a_download_cut_mid_stream_starts_over_in_memory(server, anon_queue, sleeps):
+    data = bytes(range(256)) * 8
+    _cut_then_whole(server, data)
+    seen: list[int] = []
+    got = anon_queue.downloadLatestArtifact(TASK, "public/data.bin", chunk_size=64,
+                                            progress=lambda received, total: seen.append(received))
+    assert got == data and len(server.requests) == 4 and len(sleeps.delays) == 1
+    assert seen.count(0) == 2 and seen[-1] == len(data)  # the progress restarts with the data
+
+
+def test_a_download_cut_mid_stream_into_a_callers_file_is_not_retried(server, anon_queue,
+                                                                       sleeps):
+    """Bytes already handed to the caller's file object cannot be taken back."""
+    data = bytes(range(256)) * 8
+    _cut_then_whole(server, data)
+    out = io.BytesIO()
+    with pytest.raises(TaskclusterConnectionError):
+        anon_queue.downloadLatestArtifact(TASK, "public/data.bin", file=out, chunk_size=64)
+    assert len(server.requests) == 2 and sleeps.delays == []
+    assert 0 < len(out.getvalue()) < len(data)

@@ -4,25 +4,24 @@ on one ``httpx.AsyncClient``; retries wait with ``asyncio.sleep``."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+import inspect
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Self
 
 import httpx
 
 from tutorial_kit.api import Entry
 
-from . import download
-from .calls import USER_AGENT, Prepared, QueueBase, install_methods, not_paginated
-from .errors import connection_error
-from .retry import RETRYABLE_ERRORS, backoff, retryable_status
+from .calls import (Prepared, QueueBase, artifacts_method, install_methods,
+                    limit_query, next_page)
+from .methods import AsyncQueueMethods
+from .retry import Attempts
+from .sink import DEFAULT_CHUNK_SIZE, Progress, Sink, finish, too_many_redirects, wants_body
 from .transport import async_transport
 
 
-class AsyncQueue(QueueBase):
-    """The Queue for asyncio code: ``status = await queue.status(taskId)``.
-
-    Same options as :class:`Queue`; ``sleep`` replaces ``asyncio.sleep`` between retries.
-    Use ``async with AsyncQueue(...) as queue:`` or call ``await queue.aclose()``.
-    """
+class AsyncServiceClient(QueueBase):
+    """:class:`~tutorial_kit.client.sync.ServiceClient` for asyncio: one pooled
+    ``httpx.AsyncClient``, the retry loop, calls and pagination, as coroutines."""
 
     def __init__(self, options: Mapping[str, Any] | None = None, *,
                  sleep: Callable[[float], Awaitable[Any]] | None = None,
@@ -38,9 +37,7 @@ class AsyncQueue(QueueBase):
         one event loop cannot make two)."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self.options.timeout, follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                transport=self._transport or async_transport())
+                transport=self._transport or async_transport(), **self._client_options())
         return self._client
 
     async def aclose(self) -> None:
@@ -49,144 +46,138 @@ class AsyncQueue(QueueBase):
         if client is not None:
             await client.aclose()
 
-    async def __aenter__(self) -> "AsyncQueue":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
 
+    # -- sending: everything else is in calls.py ----------------------------------------------
+
     async def _send(self, prepared: Prepared) -> httpx.Response:
-        retries = self.options.maxRetries
-        for attempt in range(retries + 1):
-            if attempt:
-                await self._sleep(backoff(attempt))
-            try:
-                response = await self._http.request(prepared.method, prepared.url,
-                                                    content=prepared.body,
-                                                    headers=self._headers(prepared))
-            except RETRYABLE_ERRORS as exc:
-                if attempt < retries:
-                    continue
-                raise connection_error(self.options.rootUrl, exc, attempts=attempt + 1,
-                                       method=prepared.entry.name, url=prepared.url) from exc
-            if retryable_status(response.status_code) and attempt < retries:
-                continue
-            return response
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        """Send with retries; returns the final answer (possibly a 4xx/5xx)."""
+        return await retrying(lambda: self._http.request(prepared.method, prepared.url,
+                                                         content=prepared.body,
+                                                         headers=self._headers(prepared)),
+                              self._attempts(prepared.entry.name, prepared.url), self._sleep)
 
     async def _request(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                        query: Mapping[str, Any] | None) -> Any:
         prepared = self._prepare(entry, route, payload, query)
-        response = await self._send(prepared)
-        return self._interpret(entry, response.status_code, response.content,
-                               response.reason_phrase, prepared.url)
+        return self._result(prepared, await self._send(prepared))
 
     async def _call(self, entry: Entry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = self._split_args(entry, args, kwargs)
         if call.pagination_handler is None:
             return await self._request(entry, call.route, call.payload, call.query)
         async for page in self._pages(entry, call.route, call.payload, call.query):
-            result = call.pagination_handler(page)
-            if asyncio.iscoroutine(result):
-                await result
+            await maybe_await(call.pagination_handler(page))
         return None
 
+    # -- pagination ----------------------------------------------------------------------------
+
     async def _pages(self, entry: Entry, route: tuple[Any, ...], payload: Any,
-                     query: dict[str, Any]) -> AsyncIterator[Any]:
-        query = dict(query)
-        while True:
+                     query: dict[str, Any] | None) -> AsyncIterator[Any]:
+        while query is not None:
             page = await self._request(entry, route, payload, query)
             yield page
-            token = page.get("continuationToken") if isinstance(page, dict) else None
-            if not token:
-                return
-            query["continuationToken"] = token
+            query = next_page(page, query)
 
     def paginate(self, methodName: str, *args: Any, query: Mapping[str, Any] | None = None,
                  payload: Any = None) -> AsyncIterator[dict[str, Any]]:
         """``async for page in queue.paginate("listTaskGroup", taskGroupId): ...``"""
-        entry = self._entry(methodName)
-        if not entry.paginated:
-            raise not_paginated(entry)
-        call = self._split_args(entry, args, {"query": query, "payload": payload})
+        entry, call = self._paginate_args(methodName, args, query, payload)
         return self._pages(entry, call.route, call.payload, call.query)
+
+
+class AsyncQueue(AsyncServiceClient, AsyncQueueMethods):
+    """The Queue for asyncio code: ``status = await queue.status(taskId)``.
+
+    Same options as :class:`Queue`; ``sleep`` replaces ``asyncio.sleep`` between retries.
+    Use ``async with AsyncQueue(...) as queue:`` or call ``await queue.aclose()``.
+    """
 
     async def iterTaskGroup(self, taskGroupId: str, *,
                             limit: int | None = None) -> AsyncIterator[dict[str, Any]]:
         """Every ``{task, status}`` of a task group, across pages."""
-        async for page in self.paginate("listTaskGroup", taskGroupId,
-                                        query={} if limit is None else {"limit": limit}):
+        async for page in self.paginate("listTaskGroup", taskGroupId, query=limit_query(limit)):
             for item in page.get("tasks", []):
                 yield item
 
     async def iterArtifacts(self, taskId: str, runId: int | None = None, *,
                             limit: int | None = None) -> AsyncIterator[dict[str, Any]]:
         """Every artifact of a run (the latest run when ``runId`` is None), across pages."""
-        method, args = (("listLatestArtifacts", (taskId,)) if runId is None
-                        else ("listArtifacts", (taskId, runId)))
-        async for page in self.paginate(method, *args,
-                                        query={} if limit is None else {"limit": limit}):
+        method, args = artifacts_method(taskId, runId)
+        async for page in self.paginate(method, *args, query=limit_query(limit)):
             for item in page.get("artifacts", []):
                 yield item
 
+    # -- downloads ---------------------------------------------------------------------------
+
     async def downloadArtifact(self, taskId: str, runId: int, name: str, *, file: Any = None,
-                               progress: Callable[[int, int | None], Any] | None = None,
-                               chunk_size: int = download.DEFAULT_CHUNK_SIZE) -> bytes | int:
+                               progress: Progress | None = None,
+                               chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes | int:
         """As :meth:`Queue.downloadArtifact`."""
-        return await self._download("getArtifact", (taskId, runId, name), file, progress,
+        return await self._download("getArtifact", (taskId, runId, name), Sink(file, progress),
                                     chunk_size)
 
     async def downloadLatestArtifact(self, taskId: str, name: str, *, file: Any = None,
-                                     progress: Callable[[int, int | None], Any] | None = None,
-                                     chunk_size: int = download.DEFAULT_CHUNK_SIZE) -> bytes | int:
+                                     progress: Progress | None = None,
+                                     chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes | int:
         """As :meth:`Queue.downloadLatestArtifact`."""
-        return await self._download("getLatestArtifact", (taskId, name), file, progress,
+        return await self._download("getLatestArtifact", (taskId, name), Sink(file, progress),
                                     chunk_size)
 
-    async def _download(self, method: str, args: tuple[Any, ...], file: Any,
-                        progress: Any, chunk_size: int) -> bytes | int:
-        entry = self._entry(method)
+    async def _download(self, method: str, args: tuple[Any, ...], sink: Sink,
+                        chunk_size: int) -> bytes | int:
         url = self._download_url(method, args)
-        sink = download.Sink(file)
-        retries = self.options.maxRetries
+
+        async def attempt() -> httpx.Response:
+            async with self._http.stream("GET", url, follow_redirects=True) as response:
+                if not wants_body(response.status_code):
+                    await response.aread()
+                    return response
+                sink.start(response.headers)
+                async for chunk in response.aiter_bytes(chunk_size):
+                    sink.write(chunk)
+                return response
+
         try:
-            for attempt in range(retries + 1):
-                if attempt:
-                    await self._sleep(backoff(attempt))
-                try:
-                    async with self._http.stream("GET", url, follow_redirects=True) as response:
-                        status = response.status_code
-                        if retryable_status(status) and attempt < retries:
-                            continue
-                        if status >= 400:
-                            await response.aread()
-                            self._interpret(entry, status, response.content,
-                                            response.reason_phrase, str(response.url))
-                        if status >= 300:
-                            raise download.unexpected_redirect(response, method)
-                        total = download.content_length(response.headers)
-                        sink.open()
-                        download.report(progress, 0, total)
-                        async for chunk in response.aiter_bytes(chunk_size):
-                            sink.write(chunk)
-                            download.report(progress, sink.written, total)
-                        return sink.result()
-                except RETRYABLE_ERRORS as exc:
-                    if attempt < retries and sink.can_restart:
-                        continue
-                    raise connection_error(self.options.rootUrl, exc, attempts=attempt + 1,
-                                           method=method, url=url) from exc
-                except httpx.TooManyRedirects as exc:
-                    raise download.too_many_redirects(exc, method, url) from exc
+            response = await retrying(attempt, self._attempts(method, url, sink), self._sleep)
+            return finish(response, sink, method)
+        except httpx.TooManyRedirects as exc:
+            raise too_many_redirects(exc, method, url) from exc
         finally:
             sink.close()
-        raise AssertionError("unreachable")
 
 
-def _make(entry: Entry) -> Callable[..., Any]:
-    async def method(self: AsyncQueue, *args: Any, **kwargs: Any) -> Any:
+async def retrying(attempt: Callable[[], Awaitable[httpx.Response]], attempts: Attempts,
+                   sleep: Callable[[float], Awaitable[Any]]) -> httpx.Response:
+    """:func:`tutorial_kit.client.sync.retrying` for asyncio: the same steps, awaited."""
+    while True:
+        try:
+            response = await attempt()
+        except Exception as exc:
+            await sleep(attempts.failed(exc))
+            continue
+        delay = attempts.answered(response.status_code)
+        if delay is None:
+            return response
+        await response.aclose()
+        await sleep(delay)
+
+
+async def maybe_await(value: Any) -> Any:
+    """``value``, awaited when it is awaitable (callbacks, factories and writers given by the
+    caller may be sync or async)."""
+    return await value if inspect.isawaitable(value) else value
+
+
+def make_method(entry: Entry) -> Callable[..., Any]:
+    """The coroutine for one row of an API table (see ``install_methods``)."""
+    async def method(self: AsyncServiceClient, *args: Any, **kwargs: Any) -> Any:
         return await self._call(entry, args, kwargs)
     return method
 
 
-install_methods(AsyncQueue, _make, is_async=True)
+install_methods(AsyncQueue, make_method)

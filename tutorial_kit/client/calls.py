@@ -8,14 +8,15 @@ import inspect
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Self
 
 from tutorial_kit.api import BY_NAME, ENTRIES, Entry
 
 from . import hawk
-from .errors import TaskclusterAuthError, TaskclusterError, error_from_response
+from .errors import TaskclusterAuthError, TaskclusterError, error_from_response, gave_up
 from .jsonbody import dumps
 from .options import Options, make_options, optionsFromEnvironment
+from .retry import Attempts
 from .urls import api_url, with_query_param
 
 _CALL_KEYWORDS = frozenset({"query", "payload", "params", "paginationHandler", "paginationLimit"})
@@ -39,7 +40,6 @@ class CallArgs:
     payload: Any
     query: dict[str, Any]
     pagination_handler: Callable[[Any], Any] | None
-    pagination_limit: int | None
 
 
 def _fail(entry: Entry | None, message: str) -> TaskclusterError:
@@ -48,7 +48,8 @@ def _fail(entry: Entry | None, message: str) -> TaskclusterError:
 
 
 class QueueBase:
-    """Options, URLs and signing for :class:`Queue` and :class:`AsyncQueue`."""
+    """Options, URLs, signing and reading answers for every service client (``Queue``,
+    ``AsyncQueue``, ``Object``, ``AsyncObject``): all of a call but the sending."""
 
     serviceName = "queue"
     apiVersion = "v1"
@@ -59,7 +60,7 @@ class QueueBase:
         self._ext = hawk.make_ext(creds, self.options.authorizedScopes) if creds else ""
 
     @classmethod
-    def fromEnv(cls, options: Mapping[str, Any] | None = None, **keywords: Any):
+    def fromEnv(cls, options: Mapping[str, Any] | None = None, **keywords: Any) -> Self:
         """A client configured from ``TASKCLUSTER_*`` variables (over ``options``)."""
         return cls(optionsFromEnvironment(options), **keywords)
 
@@ -72,6 +73,12 @@ class QueueBase:
     def __repr__(self) -> str:
         who = self.options.credentials.clientId if self.options.credentials else "anonymous"
         return f"<{type(self).__name__} {self.options.rootUrl} as {who}>"
+
+    def _client_options(self) -> dict[str, Any]:
+        """How both flavours set up their pooled httpx client: API calls never follow
+        redirects (a 303 is an answer, as in the official clients)."""
+        return {"timeout": self.options.timeout, "follow_redirects": False,
+                "headers": {"User-Agent": USER_AGENT}}
 
     # -- building requests -------------------------------------------------------------------
 
@@ -100,20 +107,20 @@ class QueueBase:
             raise _fail(entry, f"{entry.name}() got unexpected keyword(s) {', '.join(sorted(unknown))}; "
                                f"route arguments are positional ({', '.join(entry.args) or 'none'}), "
                                "query options go in query={...}")
-        args = list(args)
+        route = list(args)
         payload = kwargs.get("payload")
-        if entry.input and payload is None and len(args) == len(entry.args) + 1:
-            payload = args.pop()
+        if entry.input and payload is None and len(route) == len(entry.args) + 1:
+            payload = route.pop()
         params = kwargs.get("params") or {}
         if params:
-            missing = [a for a in entry.args[len(args):] if a not in params]
+            missing = [a for a in entry.args[len(route):] if a not in params]
             if missing:
                 raise _fail(entry, f"{entry.name}() needs {', '.join(missing)}")
-            args += [params[a] for a in entry.args[len(args):]]
-        if len(args) != len(entry.args):
+            route += [params[a] for a in entry.args[len(route):]]
+        if len(route) != len(entry.args):
             need = ", ".join(entry.args) or "no route arguments"
             extra = f", then the payload ({entry.input})" if entry.input else ""
-            raise _fail(entry, f"{entry.name}() takes {need}{extra}; got {len(args)} positional "
+            raise _fail(entry, f"{entry.name}() takes {need}{extra}; got {len(route)} positional "
                                f"argument(s)")
         if entry.input and payload is None:
             raise _fail(entry, f"{entry.name}() needs a payload ({entry.input}) after "
@@ -124,7 +131,15 @@ class QueueBase:
         limit = kwargs.get("paginationLimit")
         if limit is not None and "limit" in entry.query:
             query["limit"] = limit
-        return CallArgs(tuple(args), payload, query, kwargs.get("paginationHandler"), limit)
+        return CallArgs(tuple(route), payload, query, kwargs.get("paginationHandler"))
+
+    def _paginate_args(self, methodName: str, args: tuple[Any, ...], query: Mapping[str, Any] | None,
+                       payload: Any) -> tuple[Entry, CallArgs]:
+        """The checked arguments of ``paginate(methodName, *args, query=, payload=)``."""
+        entry = self._entry(methodName)
+        if not entry.paginated:
+            raise not_paginated(entry)
+        return entry, self._split_args(entry, args, {"query": query, "payload": payload})
 
     def _prepare(self, entry: Entry, route: tuple[Any, ...], payload: Any,
                  query: Mapping[str, Any] | None) -> Prepared:
@@ -191,6 +206,18 @@ class QueueBase:
 
     # -- reading answers ---------------------------------------------------------------------
 
+    def _attempts(self, method: str, url: str, sink: Any = None) -> Attempts:
+        """The retry bookkeeping of one call (or one download into ``sink``): this client's
+        ``maxRetries``; a Queue that never answered is a ``TaskclusterConnectionError``."""
+        return Attempts(self.options.maxRetries,
+                        gave_up(self.options.rootUrl, method=method, url=url),
+                        (lambda: sink.can_restart) if sink is not None else (lambda: True))
+
+    def _result(self, prepared: Prepared, response: Any) -> Any:
+        """The value of a call whose final answer is ``response`` (an ``httpx.Response``)."""
+        return self._interpret(prepared.entry, response.status_code, response.content,
+                               response.reason_phrase, prepared.url)
+
     @staticmethod
     def _interpret(entry: Entry | None, status: int, content: bytes, reason: str,
                    url: str) -> Any:
@@ -209,6 +236,22 @@ class QueueBase:
                 f"{content[:200].decode('utf-8', 'replace')!r}; is {url} really a Taskcluster "
                 "Queue?", status_code=status, code="InvalidResponse",
                 body=content.decode("utf-8", "replace"), method=name, url=url) from None
+
+
+def next_page(page: Any, query: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The query for the page after ``page``, or None when it was the last."""
+    token = page.get("continuationToken") if isinstance(page, dict) else None
+    return {**query, "continuationToken": token} if token else None
+
+
+def artifacts_method(taskId: str, runId: int | None) -> tuple[str, tuple[Any, ...]]:
+    """The listing behind ``iterArtifacts``: the latest run's when ``runId`` is None."""
+    return (("listLatestArtifacts", (taskId,)) if runId is None
+            else ("listArtifacts", (taskId, runId)))
+
+
+def limit_query(limit: int | None) -> dict[str, Any]:
+    return {} if limit is None else {"limit": limit}
 
 
 def not_paginated(entry: Entry) -> TaskclusterError:
@@ -232,7 +275,7 @@ def _doc(entry: Entry, service: str = "queue") -> str:
     return "\n".join(lines)
 
 
-def _signature(entry: Entry, is_async: bool) -> inspect.Signature:
+def _signature(entry: Entry) -> inspect.Signature:
     P = inspect.Parameter
     params = [P("self", P.POSITIONAL_ONLY)]
     params += [P(a, P.POSITIONAL_ONLY) for a in entry.args]
@@ -247,13 +290,13 @@ def _signature(entry: Entry, is_async: bool) -> inspect.Signature:
 
 
 def install_methods(cls: type, make: Callable[[Entry], Callable[..., Any]], *,
-                    is_async: bool = False, entries: tuple[Entry, ...] = ENTRIES) -> type:
+                    entries: tuple[Entry, ...] = ENTRIES) -> type:
     """Give ``cls`` one method per row of ``entries`` (the Queue's, unless told)."""
     for entry in entries:
         func = make(entry)
         func.__name__ = func.__qualname__ = entry.name
         func.__doc__ = _doc(entry, getattr(cls, "serviceName", "queue"))
-        func.__signature__ = _signature(entry, is_async)  # type: ignore[attr-defined]
+        func.__signature__ = _signature(entry)  # type: ignore[attr-defined]
         setattr(cls, entry.name, func)
-    cls.funcinfo = {e.name: e for e in entries}
+    setattr(cls, "funcinfo", {e.name: e for e in entries})
     return cls

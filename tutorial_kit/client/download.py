@@ -1,103 +1,37 @@
-"""Where downloaded artifact bytes go (memory, a path, or a file object) and progress reports.
+"""Download helpers as the official client has them (``taskcluster.download``), sync and async.
 
-The HTTP loops live in ``sync.py`` and ``aio.py``; this module holds what they share.
+``artifact``/``latestArtifact`` say how to fetch the content: a URL (s3, reference; links are
+followed by the queue), Object-service credentials (object), or why there is none (error).
+Writers have ``write(bytes)``; a writer factory makes a fresh one for each attempt. What the
+answers mean (:func:`plan`, :class:`Received`, :func:`verify_hashes`) is written once; the two
+flavours only send, write and sleep, through the clients' own retry loops
+(:func:`tutorial_kit.client.sync.retrying`, :func:`tutorial_kit.client.aio.retrying`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
-import os
+import time
 from typing import Any, Callable
 
 import httpx
 
-from .errors import TaskclusterError
-
-DEFAULT_CHUNK_SIZE = 64 * 1024
-
-
-class Sink:
-    """The destination of one download: ``None`` (collect bytes), a path, or a binary file
-    object. A retry may restart it only while nothing was written to a caller's file object."""
-
-    def __init__(self, file: Any):
-        if file is not None and not isinstance(file, (str, os.PathLike)) and not hasattr(file, "write"):
-            raise TaskclusterError(
-                f"file must be a path or a binary file object, got {type(file).__name__}",
-                code="InvalidArgument")
-        self._file = file
-        self._out: Any = None
-        self.written = 0
-
-    @property
-    def can_restart(self) -> bool:
-        return self.written == 0 or not hasattr(self._file, "write")
-
-    def open(self) -> None:
-        """(Re)start writing from the beginning."""
-        self.close()
-        self.written = 0
-        if self._file is None:
-            self._out = io.BytesIO()
-        elif isinstance(self._file, (str, os.PathLike)):
-            self._out = open(self._file, "wb")
-        else:
-            self._out = self._file
-
-    def write(self, chunk: bytes) -> None:
-        self._out.write(chunk)
-        self.written += len(chunk)
-
-    def close(self) -> None:
-        if self._out is not None and isinstance(self._file, (str, os.PathLike)):
-            self._out.close()
-
-    def result(self) -> bytes | int:
-        """The bytes when collecting in memory, else the number of bytes written."""
-        if self._file is None:
-            return self._out.getvalue()
-        return self.written
-
-
-def content_length(headers: httpx.Headers) -> int | None:
-    value = headers.get("content-length")
-    # a compressed answer's Content-Length counts compressed bytes, not what we receive
-    if value is None or not value.isdigit() or headers.get("content-encoding"):
-        return None
-    return int(value)
-
-
-def report(progress: Callable[[int, int | None], Any] | None, received: int,
-           total: int | None) -> None:
-    if progress is not None:
-        progress(received, total)
-
-
-def unexpected_redirect(response: httpx.Response, method: str) -> TaskclusterError:
-    """A 3xx that httpx did not follow (no usable Location)."""
-    return TaskclusterError(
-        f"{method} answered {response.status_code} without a usable Location header",
-        status_code=response.status_code, code="InvalidResponse", method=method,
-        url=str(response.url))
-
-
-def too_many_redirects(exc: Exception, method: str, url: str) -> TaskclusterError:
-    return TaskclusterError(f"{method}: too many redirects while downloading ({exc})",
-                            code="TooManyRedirects", method=method, url=url)
-
-
-# -- the official helpers' way: downloadArtifact with a writer factory -----------------------
-# ``artifact``/``latestArtifact`` say how to fetch the content: a URL (s3, reference; links
-# are followed by the queue), Object-service credentials (object), or why there is none (error).
-# Writers have ``write(bytes)``; a writer factory makes a fresh one for each attempt.
+from .aio import maybe_await
+from .aio import retrying as retrying_async
+from .errors import (ObjectHashVerificationError, TaskclusterArtifactError, TaskclusterError,
+                     data_gave_up)
+from .objects import AsyncObject, Object
+from .retry import Attempts, sleep_of
+from .sink import DEFAULT_CHUNK_SIZE
+from .sync import retrying
 
 ACCEPTABLE_HASHES = ("sha256", "sha512")
 
 
 def verify_hashes(observed: dict[str, str], expected: dict[str, str]) -> None:
     """Every algorithm both sides know must agree, and one of them must be acceptable."""
-    from .errors import ObjectHashVerificationError
-
     good = False
     for algo, value in observed.items():
         if algo in expected:
@@ -110,81 +44,97 @@ def verify_hashes(observed: dict[str, str], expected: dict[str, str]) -> None:
                                           "(sha256 or sha512) for this object")
 
 
-class _HashingWriter:
-    def __init__(self, inner: Any) -> None:
-        import hashlib
+class Received:
+    """What one GET of the data has received so far: restarted for every attempt, hashed
+    when the data is an object (whose hashes the Object service holds)."""
 
-        self.inner = inner
-        self._h = {"sha256": hashlib.sha256(), "sha512": hashlib.sha512()}
+    def __init__(self, hashing: bool) -> None:
+        self._hashing = hashing
+        self.restart()
+
+    def restart(self) -> None:
+        self._h = ({"sha256": hashlib.sha256(), "sha512": hashlib.sha512()}
+                   if self._hashing else {})
 
     def update(self, chunk: bytes) -> None:
         for h in self._h.values():
             h.update(chunk)
 
-    def hashes(self) -> dict[str, str]:
-        return {k: h.hexdigest() for k, h in self._h.items()}
+    def result(self, response: httpx.Response) -> tuple[str, dict[str, str] | None]:
+        """(content type, hashes if asked) of a finished GET; its error if it failed."""
+        if response.status_code >= 400:
+            raise TaskclusterError(f"GET {response.request.url} answered {response.status_code}",
+                                   status_code=response.status_code, code="DownloadFailed",
+                                   url=str(response.request.url))
+        hashes = {k: h.hexdigest() for k, h in self._h.items()} if self._hashing else None
+        return response.headers.get("content-type", ""), hashes
 
 
-def _artifact_error(artifact: dict[str, Any]) -> TaskclusterError:
-    from .errors import TaskclusterArtifactError
+def plan(artifact: dict[str, Any]) -> str:
+    """How to fetch an artifact that ``artifact``/``latestArtifact`` described: ``"url"`` (s3,
+    reference) or ``"object"``; an error artifact or an unknown storage type raises."""
+    kind = artifact.get("storageType")
+    if kind in ("s3", "reference"):
+        return "url"
+    if kind == "object":
+        return "object"
+    if kind == "error":
+        raise TaskclusterArtifactError(str(artifact.get("message", "")),
+                                       str(artifact.get("reason", "")))
+    raise TaskclusterError(f"unknown storageType {kind!r}", code="InvalidResponse")
 
-    return TaskclusterArtifactError(str(artifact.get("message", "")),
-                                    str(artifact.get("reason", "")))
+
+def _object_options(queueService: Any, maxRetries: int, artifact: dict[str, Any]) -> dict[str, Any]:
+    return {"rootUrl": queueService.options["rootUrl"], "maxRetries": maxRetries,
+            "credentials": artifact["credentials"]}
 
 
-def _unknown(artifact: dict[str, Any]) -> TaskclusterError:
-    return TaskclusterError(f"unknown storageType {artifact.get('storageType')!r}",
-                            code="InvalidResponse")
+def _download_url(started: dict[str, Any]) -> str:
+    if started.get("method") != "getUrl":
+        raise TaskclusterError(f"unknown download method {started.get('method')!r}",
+                               code="InvalidResponse")
+    return started["url"]
 
 
-def _get_failed(response: httpx.Response) -> TaskclusterError:
-    return TaskclusterError(f"GET {response.request.url} answered {response.status_code}",
-                            status_code=response.status_code, code="DownloadFailed",
-                            url=str(response.request.url))
+_START_DOWNLOAD = {"acceptDownloadMethods": {"getUrl": True}}
 
+
+def _timeout(service: Any) -> Any:
+    options = getattr(service, "options", None)
+    return getattr(options, "timeout", 30.0) if options is not None else 30.0
+
+
+# -- sync ------------------------------------------------------------------------------------
 
 def _fetch(url: str, writerFactory: Callable[[], Any], maxRetries: int, timeout: Any,
-           hashing: bool = False) -> tuple[str, dict[str, str] | None]:
+           sleep: Callable[[float], Any], hashing: bool = False) -> tuple[str, dict[str, str] | None]:
     """GET ``url`` into a fresh writer per attempt; (content type, hashes if asked)."""
-    import time
-
-    from .retry import RETRYABLE_ERRORS, backoff, retryable_status
-
+    received = Received(hashing)
     with httpx.Client(timeout=timeout, follow_redirects=True) as http:
-        for attempt in range(maxRetries + 1):
-            if attempt:
-                time.sleep(backoff(attempt))
+        def attempt() -> httpx.Response:
             writer = writerFactory()
-            hasher = _HashingWriter(writer)
-            try:
-                with http.stream("GET", url) as response:
-                    if retryable_status(response.status_code) and attempt < maxRetries:
-                        continue
-                    if response.status_code >= 400:
-                        raise _get_failed(response)
-                    for chunk in response.iter_bytes(DEFAULT_CHUNK_SIZE):
-                        writer.write(chunk)
-                        if hashing:
-                            hasher.update(chunk)
-                    content_type = response.headers.get("content-type", "")
-            except RETRYABLE_ERRORS:
-                if attempt < maxRetries:
-                    continue
-                raise
-            return content_type, hasher.hashes() if hashing else None
-    raise AssertionError("unreachable")
+            received.restart()
+            with http.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    return response
+                for chunk in response.iter_bytes(DEFAULT_CHUNK_SIZE):
+                    writer.write(chunk)
+                    received.update(chunk)
+                return response
+
+        response = retrying(attempt, Attempts(maxRetries, data_gave_up(url)), sleep)
+    return received.result(response)
 
 
 def download(*, name: str, maxRetries: int = 5, objectService: Any,
              writerFactory: Callable[[], Any]) -> str:
     """Download object ``name`` through the Object service (``startDownload``, ``getUrl``),
     checking its hashes; returns the content type."""
-    started = objectService.startDownload(name, {"acceptDownloadMethods": {"getUrl": True}})
-    if started.get("method") != "getUrl":
-        raise TaskclusterError(f"unknown download method {started.get('method')!r}",
-                               code="InvalidResponse")
-    content_type, observed = _fetch(started["url"], writerFactory, maxRetries,
-                                    objectService.options.timeout, hashing=True)
+    started = objectService.startDownload(name, _START_DOWNLOAD)
+    content_type, observed = _fetch(_download_url(started), writerFactory, maxRetries,
+                                    objectService.options.timeout,
+                                    sleep_of(objectService, time.sleep), hashing=True)
     verify_hashes(observed or {}, started["hashes"])
     return content_type
 
@@ -198,24 +148,13 @@ def downloadArtifact(*, taskId: str, name: str, runId: int | None = None, maxRet
         artifact = queueService.latestArtifact(taskId, name)
     else:
         artifact = queueService.artifact(taskId, runId, name)
-    kind = artifact.get("storageType")
-    if kind in ("s3", "reference"):
-        return _fetch(artifact["url"], writerFactory, maxRetries, _timeout(queueService))[0]
-    if kind == "object":
-        from .objects import Object
-
-        with Object({"rootUrl": queueService.options["rootUrl"], "maxRetries": maxRetries,
-                     "credentials": artifact["credentials"]}) as objects:
-            return download(name=artifact["name"], maxRetries=maxRetries,
-                            objectService=objects, writerFactory=writerFactory)
-    if kind == "error":
-        raise _artifact_error(artifact)
-    raise _unknown(artifact)
-
-
-def _timeout(service: Any) -> Any:
-    options = getattr(service, "options", None)
-    return getattr(options, "timeout", 30.0) if options is not None else 30.0
+    sleep = sleep_of(queueService, time.sleep)
+    if plan(artifact) == "url":
+        return _fetch(artifact["url"], writerFactory, maxRetries, _timeout(queueService),
+                      sleep)[0]
+    with Object(_object_options(queueService, maxRetries, artifact), sleep=sleep) as objects:
+        return download(name=artifact["name"], maxRetries=maxRetries,
+                        objectService=objects, writerFactory=writerFactory)
 
 
 class _Buffer:
@@ -267,53 +206,35 @@ def _file_factory(file: Any) -> Callable[[], Any]:
 
 # -- asyncio --------------------------------------------------------------------------------
 
-async def _maybe_await(value: Any) -> Any:
-    """``value``, awaited when it is awaitable (factories and writers may be sync or async)."""
-    import inspect
-
-    return await value if inspect.isawaitable(value) else value
-
-
 async def _fetch_async(url: str, writerFactory: Callable[[], Any], maxRetries: int,
-                       timeout: Any, hashing: bool = False) -> tuple[str, dict[str, str] | None]:
-    import asyncio
-
-    from .retry import RETRYABLE_ERRORS, backoff, retryable_status
-
+                       timeout: Any, sleep: Callable[[float], Any],
+                       hashing: bool = False) -> tuple[str, dict[str, str] | None]:
+    received = Received(hashing)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
-        for attempt in range(maxRetries + 1):
-            if attempt:
-                await asyncio.sleep(backoff(attempt))
-            writer = await _maybe_await(writerFactory())
-            hasher = _HashingWriter(writer)
-            try:
-                async with http.stream("GET", url) as response:
-                    if retryable_status(response.status_code) and attempt < maxRetries:
-                        continue
-                    if response.status_code >= 400:
-                        raise _get_failed(response)
-                    async for chunk in response.aiter_bytes(DEFAULT_CHUNK_SIZE):
-                        await _maybe_await(writer.write(chunk))
-                        if hashing:
-                            hasher.update(chunk)
-                    content_type = response.headers.get("content-type", "")
-            except RETRYABLE_ERRORS:
-                if attempt < maxRetries:
-                    continue
-                raise
-            return content_type, hasher.hashes() if hashing else None
-    raise AssertionError("unreachable")
+        async def attempt() -> httpx.Response:
+            writer = await maybe_await(writerFactory())
+            received.restart()
+            async with http.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    return response
+                async for chunk in response.aiter_bytes(DEFAULT_CHUNK_SIZE):
+                    await maybe_await(writer.write(chunk))
+                    received.update(chunk)
+                return response
+
+        response = await retrying_async(attempt, Attempts(maxRetries, data_gave_up(url)), sleep)
+    return received.result(response)
 
 
 async def download_async(*, name: str, maxRetries: int = 5, objectService: Any,
                          writerFactory: Callable[[], Any]) -> str:
     """:func:`download` for asyncio (``objectService`` an ``AsyncObject``)."""
-    started = await objectService.startDownload(name, {"acceptDownloadMethods": {"getUrl": True}})
-    if started.get("method") != "getUrl":
-        raise TaskclusterError(f"unknown download method {started.get('method')!r}",
-                               code="InvalidResponse")
-    content_type, observed = await _fetch_async(started["url"], writerFactory, maxRetries,
-                                                objectService.options.timeout, hashing=True)
+    started = await objectService.startDownload(name, _START_DOWNLOAD)
+    content_type, observed = await _fetch_async(_download_url(started), writerFactory,
+                                                maxRetries, objectService.options.timeout,
+                                                sleep_of(objectService, asyncio.sleep),
+                                                hashing=True)
     verify_hashes(observed or {}, started["hashes"])
     return content_type
 
@@ -324,24 +245,17 @@ async def downloadArtifact_async(*, taskId: str, name: str, runId: int | None = 
     """:func:`downloadArtifact` for asyncio (``queueService`` an ``AsyncQueue``; writer
     factories and writers may be sync or async)."""
     if runId is None:
-        artifact = await _maybe_await(queueService.latestArtifact(taskId, name))
+        artifact = await maybe_await(queueService.latestArtifact(taskId, name))
     else:
-        artifact = await _maybe_await(queueService.artifact(taskId, runId, name))
-    kind = artifact.get("storageType")
-    if kind in ("s3", "reference"):
+        artifact = await maybe_await(queueService.artifact(taskId, runId, name))
+    sleep = sleep_of(queueService, asyncio.sleep)
+    if plan(artifact) == "url":
         return (await _fetch_async(artifact["url"], writerFactory, maxRetries,
-                                   _timeout(queueService)))[0]
-    if kind == "object":
-        from .objects import AsyncObject
-
-        async with AsyncObject({"rootUrl": queueService.options["rootUrl"],
-                                "maxRetries": maxRetries,
-                                "credentials": artifact["credentials"]}) as objects:
-            return await download_async(name=artifact["name"], maxRetries=maxRetries,
-                                        objectService=objects, writerFactory=writerFactory)
-    if kind == "error":
-        raise _artifact_error(artifact)
-    raise _unknown(artifact)
+                                   _timeout(queueService), sleep))[0]
+    async with AsyncObject(_object_options(queueService, maxRetries, artifact),
+                           sleep=sleep) as objects:
+        return await download_async(name=artifact["name"], maxRetries=maxRetries,
+                                    objectService=objects, writerFactory=writerFactory)
 
 
 async def downloadArtifactToBuf_async(**kwargs: Any) -> tuple[bytes, str]:

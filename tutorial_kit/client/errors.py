@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import pathlib
 import traceback
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
+
+from .retry import RETRYABLE_ERRORS
 
 # The real Queue appends a footer ("\n\n---\n\n* method: ...") to every message; str() leaves it
 # out because the same facts are on the exception's attributes.
@@ -184,6 +186,32 @@ def connection_error(root_url: str, cause: BaseException, *, attempts: int,
     err.__cause__ = cause
     return err
 
+
+
+def gave_up(root_url: str, *, method: str | None = None,
+            url: str | None = None) -> Callable[[BaseException, int], BaseException]:
+    """What a retry loop raises when it stops on an exception after ``attempts`` attempts: a
+    failure with no answer becomes :func:`connection_error`; anything else stays as it is."""
+    def error(exc: BaseException, attempts: int) -> BaseException:
+        if isinstance(exc, RETRYABLE_ERRORS):
+            return connection_error(root_url, exc, attempts=attempts, method=method, url=url)
+        return exc
+    return error
+
+
+def data_gave_up(url: str) -> Callable[[BaseException, int], BaseException]:
+    """:func:`gave_up` for the helpers' PUT or GET of an artifact's data at ``url``, which is
+    wherever the data lives (storage), not the Queue."""
+    def error(exc: BaseException, attempts: int) -> BaseException:
+        if isinstance(exc, RETRYABLE_ERRORS):
+            err = TaskclusterConnectionError(
+                f"no answer from the data's storage at {url} after {attempts} attempt(s) "
+                f"({type(exc).__name__}: {str(exc) or type(exc).__name__})",
+                code="ConnectionError", url=url)
+            err.__cause__ = exc
+            return err
+        return exc
+    return error
 
 class TaskclusterArtifactError(ArtifactError):
     """What the download helpers raise for an ``error`` artifact, named as the official client

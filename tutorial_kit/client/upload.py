@@ -13,6 +13,7 @@ the same for asyncio code (:mod:`tutorial_kit.aio.upload` names them as the offi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -21,10 +22,12 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
-from .download import _maybe_await
-from .errors import TaskclusterError
-from .retry import RETRYABLE_ERRORS, backoff, retryable_status
+from .aio import maybe_await
+from .aio import retrying as retrying_async
+from .errors import TaskclusterError, data_gave_up
+from .retry import Attempts, sleep_of
 from .slugid import slugid
+from .sync import retrying
 
 DATA_INLINE_MAX_SIZE = 8192
 CHUNK_SIZE = 64 * 1024
@@ -73,6 +76,33 @@ def _read_all(reader: Any, hashing: _Hashing) -> bytes:
     return out.getvalue()
 
 
+def _put_target(created: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``putUrl`` method the Object service chose, or None when it took the data inline."""
+    method = created["uploadMethod"]
+    if "putUrl" in method:
+        return method["putUrl"]
+    if "dataInline" not in method:
+        raise TaskclusterError("the Object service accepted none of the upload methods offered",
+                               code="NoUploadMethod")
+    return None
+
+
+def _create_upload(projectId: str, uploadId: str, contentType: str, contentLength: int,
+                   expires: Any, inline: bytes | None) -> dict[str, Any]:
+    return {"expires": expires, "projectId": projectId, "uploadId": uploadId,
+            "proposedUploadMethods": _proposal(contentType, contentLength, inline)}
+
+
+def _finish_upload(projectId: str, uploadId: str, hashing: _Hashing,
+                   contentLength: int) -> dict[str, Any]:
+    return {"projectId": projectId, "uploadId": uploadId, "hashes": hashing.hashes(contentLength)}
+
+
+def _check_put(response: httpx.Response) -> None:
+    if response.status_code >= 300:
+        raise _put_failed(response)
+
+
 def upload(*, projectId: str, name: str, contentType: str, contentLength: int, expires: Any,
            readerFactory: Callable[[], Any], maxRetries: int = 5, uploadId: str | None = None,
            objectService: Any) -> None:
@@ -86,34 +116,20 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
     inline = None
     if contentLength < DATA_INLINE_MAX_SIZE:
         inline = _read_all(readerFactory(), hashing)
-    created = objectService.createUpload(name, {
-        "expires": expires, "projectId": projectId, "uploadId": uploadId,
-        "proposedUploadMethods": _proposal(contentType, contentLength, inline)})
-    method = created["uploadMethod"]
-    if "putUrl" in method:
-        put = method["putUrl"]
+    created = objectService.createUpload(name, _create_upload(
+        projectId, uploadId, contentType, contentLength, expires, inline))
+    put = _put_target(created)
+    if put is not None:
         with httpx.Client(timeout=objectService.options.timeout) as http:
-            for attempt in range(maxRetries + 1):
-                if attempt:
-                    time.sleep(backoff(attempt))
+            def attempt() -> httpx.Response:
+                nonlocal hashing
                 hashing = _Hashing()
                 data = _read_all(readerFactory(), hashing)
-                try:
-                    response = http.put(put["url"], content=data, headers=put["headers"])
-                except RETRYABLE_ERRORS:
-                    if attempt < maxRetries:
-                        continue
-                    raise
-                if retryable_status(response.status_code) and attempt < maxRetries:
-                    continue
-                if response.status_code >= 300:
-                    raise _put_failed(response)
-                break
-    elif "dataInline" not in method:
-        raise TaskclusterError("the Object service accepted none of the upload methods offered",
-                               code="NoUploadMethod")
-    objectService.finishUpload(name, {"projectId": projectId, "uploadId": uploadId,
-                                      "hashes": hashing.hashes(contentLength)})
+                return http.put(put["url"], content=data, headers=put["headers"])
+
+            _check_put(retrying(attempt, Attempts(maxRetries, data_gave_up(put["url"])),
+                                sleep_of(objectService, time.sleep)))
+    objectService.finishUpload(name, _finish_upload(projectId, uploadId, hashing, contentLength))
 
 
 def uploadFromBuf(*, data: bytes, **kwargs: Any) -> None:
@@ -123,17 +139,21 @@ def uploadFromBuf(*, data: bytes, **kwargs: Any) -> None:
 
 def uploadFromFile(*, file: Any, **kwargs: Any) -> None:
     """``upload`` from a binary file object that can ``seek`` (each attempt starts over)."""
+    upload(readerFactory=_rewound(file), **kwargs)
+
+
+def _rewound(file: Any) -> Callable[[], Any]:
     def factory() -> Any:
         file.seek(0)
         return file
-    upload(readerFactory=factory, **kwargs)
+    return factory
 
 
 # -- asyncio --------------------------------------------------------------------------------
 
 async def _read_all_async(reader: Any, hashing: _Hashing) -> bytes:
     out = io.BytesIO()
-    while chunk := await _maybe_await(reader.read(CHUNK_SIZE)):
+    while chunk := await maybe_await(reader.read(CHUNK_SIZE)):
         hashing.update(chunk)
         out.write(chunk)
     return out.getvalue()
@@ -145,41 +165,27 @@ async def upload_async(*, projectId: str, name: str, contentType: str, contentLe
                        objectService: Any) -> None:
     """:func:`upload` for asyncio: ``objectService`` is an ``AsyncObject``; the reader factory
     and the readers may be sync or async."""
-    import asyncio
-
     uploadId = uploadId or slugid()
     hashing = _Hashing()
     inline = None
     if contentLength < DATA_INLINE_MAX_SIZE:
-        inline = await _read_all_async(await _maybe_await(readerFactory()), hashing)
-    created = await objectService.createUpload(name, {
-        "expires": expires, "projectId": projectId, "uploadId": uploadId,
-        "proposedUploadMethods": _proposal(contentType, contentLength, inline)})
-    method = created["uploadMethod"]
-    if "putUrl" in method:
-        put = method["putUrl"]
+        inline = await _read_all_async(await maybe_await(readerFactory()), hashing)
+    created = await objectService.createUpload(name, _create_upload(
+        projectId, uploadId, contentType, contentLength, expires, inline))
+    put = _put_target(created)
+    if put is not None:
         async with httpx.AsyncClient(timeout=objectService.options.timeout) as http:
-            for attempt in range(maxRetries + 1):
-                if attempt:
-                    await asyncio.sleep(backoff(attempt))
+            async def attempt() -> httpx.Response:
+                nonlocal hashing
                 hashing = _Hashing()
-                data = await _read_all_async(await _maybe_await(readerFactory()), hashing)
-                try:
-                    response = await http.put(put["url"], content=data, headers=put["headers"])
-                except RETRYABLE_ERRORS:
-                    if attempt < maxRetries:
-                        continue
-                    raise
-                if retryable_status(response.status_code) and attempt < maxRetries:
-                    continue
-                if response.status_code >= 300:
-                    raise _put_failed(response)
-                break
-    elif "dataInline" not in method:
-        raise TaskclusterError("the Object service accepted none of the upload methods offered",
-                               code="NoUploadMethod")
-    await objectService.finishUpload(name, {"projectId": projectId, "uploadId": uploadId,
-                                            "hashes": hashing.hashes(contentLength)})
+                data = await _read_all_async(await maybe_await(readerFactory()), hashing)
+                return await http.put(put["url"], content=data, headers=put["headers"])
+
+            _check_put(await retrying_async(attempt,
+                                            Attempts(maxRetries, data_gave_up(put["url"])),
+                                            sleep_of(objectService, asyncio.sleep)))
+    await objectService.finishUpload(name, _finish_upload(projectId, uploadId, hashing,
+                                                          contentLength))
 
 
 async def uploadFromBuf_async(*, data: bytes, **kwargs: Any) -> None:
@@ -187,7 +193,4 @@ async def uploadFromBuf_async(*, data: bytes, **kwargs: Any) -> None:
 
 
 async def uploadFromFile_async(*, file: Any, **kwargs: Any) -> None:
-    def factory() -> Any:
-        file.seek(0)
-        return file
-    await upload_async(readerFactory=factory, **kwargs)
+    await upload_async(readerFactory=_rewound(file), **kwargs)
