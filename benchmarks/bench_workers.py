@@ -29,7 +29,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def task_body(mock: Any, queue_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    from tutorial_kit.mock.model.clock import to_json
+    from tutorial_kit.dates import to_json
 
     now = mock.clock.now()
     return {"taskQueueId": queue_id, "created": to_json(now),

@@ -47,7 +47,7 @@ def test_mock_control_moves_the_clock_and_reads_the_request_log(mock):
     assert control.is_mock() and is_mock(mock)
     before = control.pause()["now"]
     after = control.advance("20 minutes")["now"]
-    from tutorial_kit.mock.model.clock import parse_date
+    from tutorial_kit.dates import parse_date
 
     assert (parse_date(after) - parse_date(before)).total_seconds() == pytest.approx(1200, abs=1)
     control.resume()
@@ -69,7 +69,7 @@ def test_mock_only_features_refuse_a_real_deployment_clearly():
 def test_connect_makes_fromnow_follow_the_mock_clock(monkeypatch, mock):
     """After the mock's clock moves forward, a task dated with fromNowJSON is still accepted."""
     from tutorial_kit.client.fromnow import use_clock
-    from tutorial_kit.mock.model.clock import parse_date
+    from tutorial_kit.dates import parse_date
 
     for name, value in mock.env().items():
         monkeypatch.setenv(name, value)

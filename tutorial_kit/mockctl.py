@@ -127,7 +127,7 @@ class MockControl:
 
     def now(self) -> _dt.datetime:
         """The mock's current time (it may be paused, moved forward or scaled)."""
-        from tutorial_kit.mock.model.clock import parse_date
+        from tutorial_kit.dates import parse_date
 
         return parse_date(self.clock()["now"])
 

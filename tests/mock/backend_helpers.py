@@ -17,7 +17,8 @@ from tutorial_kit.api import BY_NAME
 from tutorial_kit.mock.security.auth import ANONYMOUS_SCOPES, Caller
 from tutorial_kit.mock.model.backend import QueueBackend
 from tutorial_kit.mock.model.call import Call, Reply
-from tutorial_kit.mock.model.clock import Clock, to_json
+from tutorial_kit.mock.model.clock import Clock
+from tutorial_kit.dates import to_json
 from tutorial_kit.mock.model.errors import QueueError
 
 ROOT = Caller("root", ["*"])

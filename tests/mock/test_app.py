@@ -420,7 +420,7 @@ def _normalize(value, mock, ids: dict[str, str], t0: str, t1d: str, step: int):
 def test_error_answers_match_the_golden_traces(golden_traces, scenario):
     from datetime import datetime, timedelta, timezone
 
-    from tutorial_kit.mock.model.clock import to_json
+    from tutorial_kit.dates import to_json
 
     trace = json.loads((golden_traces / f"{scenario}.json").read_text())
     now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)

@@ -21,7 +21,8 @@ from tutorial_kit.client.slugid import slugid
 from tutorial_kit.mock.security import auth, scopes
 from tutorial_kit.mock.model.backend import QueueBackend
 from tutorial_kit.mock.model.call import Call, Reply
-from tutorial_kit.mock.model.clock import Clock, to_json
+from tutorial_kit.mock.model.clock import Clock
+from tutorial_kit.dates import to_json
 from tutorial_kit.mock.model.errors import QueueError
 from tutorial_kit.mock.model import storagetypes
 from tutorial_kit.mock.web.validation import Validator

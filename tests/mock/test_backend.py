@@ -13,7 +13,8 @@ import pytest
 
 from tutorial_kit.mock.security.auth import Caller
 from tutorial_kit.mock.model.backend import QueueBackend
-from tutorial_kit.mock.model.clock import parse_date, to_json, to_pg
+from tutorial_kit.mock.model.clock import to_pg
+from tutorial_kit.dates import parse_date, to_json
 from tutorial_kit.mock.model.taskdef import DEFINITION_KEYS
 
 from .backend_helpers import ANONYMOUS, ROOT, Harness, Oracle, paused_clock, slug, task_def

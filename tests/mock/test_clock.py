@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tutorial_kit.mock.model.clock import Clock, add_years, normalize_date, parse_date, to_json, to_pg
+from tutorial_kit.mock.model.clock import Clock, add_years, normalize_date, to_pg
+
+from tutorial_kit.dates import parse_date, to_json
 
 UTC = timezone.utc
 

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tutorial_kit.mock.model import lifecycle as lc
-from tutorial_kit.mock.model.clock import to_json, to_pg
+from tutorial_kit.mock.model.clock import to_pg
+from tutorial_kit.dates import to_json
 from tutorial_kit.mock.model.errors import QueueError
 
 UTC = timezone.utc

@@ -125,7 +125,7 @@ def mock():
 def test_scenario_drives_a_real_lesson(mock):
     """A scripted lesson: injected 500s the client rides out, and a task made malformed."""
     from tutorial_kit.client import Queue, slugid
-    from tutorial_kit.mock.model.clock import to_json
+    from tutorial_kit.dates import to_json
 
     task_id = slugid()
     Scenario.loads(f"""

@@ -93,7 +93,7 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> 
 
 def make_task(mock, queue_id: str = "tutorial/docker-worker", payload: Any = None,
               deadline: timedelta = timedelta(hours=1), **extra: Any) -> dict[str, Any]:
-    from tutorial_kit.mock.model.clock import to_json
+    from tutorial_kit.dates import to_json
 
     now = mock.clock.now()
     task = {"taskQueueId": queue_id, "created": to_json(now),

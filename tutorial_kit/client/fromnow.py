@@ -13,6 +13,8 @@ import datetime
 from typing import Callable
 import re
 
+from tutorial_kit.dates import to_json
+
 _OFFSET = re.compile(
     r"^\s*(?P<sign>[-+])?"
     r"(?:\s*(?P<years>\d+)\s*y(?:ears?|r)?)?"
@@ -81,14 +83,6 @@ def fromNow(offset: str, dateObj: datetime.datetime | None = None) -> datetime.d
     return dateObj + parse_offset(offset)
 
 
-def to_json_date(value: datetime.datetime) -> str:
-    """Format like JavaScript ``Date.toJSON()``: UTC, exactly 3 fractional digits, ``Z``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    value = value.astimezone(datetime.timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
 def fromNowJSON(offset: str, dateObj: datetime.datetime | None = None) -> str:
     """:func:`fromNow` as the Queue writes dates, e.g. ``2026-11-30T21:01:59.730Z``."""
-    return to_json_date(fromNow(offset, dateObj))
+    return to_json(fromNow(offset, dateObj))

@@ -6,12 +6,12 @@ import datetime
 import json
 from typing import Any
 
-from .fromnow import to_json_date
+from tutorial_kit.dates import to_json
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
-        return to_json_date(value)
+        return to_json(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, bytes):

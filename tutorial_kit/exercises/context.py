@@ -310,6 +310,6 @@ def payload_hint(task_queue: str, run: dict) -> str | None:
 
 def log_time(record: dict) -> Any:
     """When a request-log entry arrived, as an aware datetime on the mock's clock."""
-    from tutorial_kit.mock.model.clock import parse_date
+    from tutorial_kit.dates import parse_date
 
     return parse_date(record["time"])

@@ -90,7 +90,7 @@ class _Pages:
         learners = dashboard.learner_names(self.app.authenticator.clients)
         self.progress.save()
         rows = dashboard.summarize(learners, backend.dump(), self.progress, self.app.now())
-        from tutorial_kit.mock.model.clock import to_json
+        from tutorial_kit.dates import to_json
 
         response = self.app.json_response({"now": to_json(self.app.now()), "learners": rows})
         response.headers["cache-control"] = "no-store"

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import parse_date
+from tutorial_kit.dates import parse_date
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (

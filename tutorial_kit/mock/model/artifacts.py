@@ -19,7 +19,8 @@ from . import blobs
 from .artifact import COLUMNS, Artifact
 from .call import Call, Reply
 from .claims import CredentialIssuer
-from .clock import Clock, parse_date, to_json
+from .clock import Clock
+from tutorial_kit.dates import parse_date, to_json
 from .errors import QueueError, conflict, input_error, not_found
 from .events import Message, task_message
 from .objects import ObjectService

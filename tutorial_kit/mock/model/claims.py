@@ -14,7 +14,8 @@ from typing import Any
 
 from . import lifecycle
 from .call import Call, Reply
-from .clock import Clock, parse_date, to_json, to_pg
+from .clock import Clock, to_pg
+from tutorial_kit.dates import parse_date, to_json
 from .errors import QueueError, input_error, not_found
 from .events import Message, task_message
 from .lifecycle import TaskRecord, Transition, render_status

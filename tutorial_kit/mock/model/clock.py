@@ -4,37 +4,20 @@ Every timestamp the mock produces comes from :meth:`Clock.now`, so a lesson can 
 jump past a deadline or run a day in a minute, and the resolvers (claim expiry, deadlines) see
 the same time as the handlers.
 
-Also the three textual forms the real queue uses for instants: ``Date.toJSON()``
-(:func:`to_json`), PostgreSQL's text form (:func:`to_pg`) and a lenient parser
-(:func:`parse_date`).
+Also PostgreSQL's text form of an instant (:func:`to_pg`), which the real queue prints in a
+few places; ``Date.toJSON()`` and the parser are :mod:`tutorial_kit.dates`, shared with the
+client.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-UTC = timezone.utc
-
-
-def _truncate_ms(dt: datetime) -> datetime:
-    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
-
-
-def _aware(dt: datetime) -> datetime:
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def to_json(dt: datetime) -> str:
-    """``Date.toJSON()`` form: UTC, exactly three fractional digits, ``Z``."""
-    dt = _aware(dt)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+from tutorial_kit.dates import UTC, aware, parse_date, to_json, truncate_ms
 
 
 def to_pg(dt: datetime) -> str:
@@ -44,42 +27,12 @@ def to_pg(dt: datetime) -> str:
     ``2026-11-28T19:51:21.12+00:00``. The real queue prints ``takenUntil`` this way at the top
     level of ``claimWork``/``claimTask`` items and in ``task-running`` messages.
     """
-    dt = _aware(dt)
+    dt = aware(dt)
     text = dt.strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{dt.microsecond:06d}".rstrip("0")
     if fraction:
         text += "." + fraction
     return text + "+00:00"
-
-
-_DATE_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(Z|z|[+-]\d{2}:?\d{2})$"
-)
-
-
-def parse_date(text: str) -> datetime:
-    """Parse an ISO-8601 instant with 0–9 fractional digits and ``Z`` or an offset.
-
-    The result is aware UTC truncated to milliseconds, the precision the real queue stores.
-    Raises ``ValueError`` for anything else.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"not a date-time string: {text!r}")
-    m = _DATE_RE.match(text.strip())
-    if not m:
-        raise ValueError(f"not an ISO-8601 date-time: {text!r}")
-    year, month, day, hour, minute, second, fraction, zone = m.groups()
-    micro = int((fraction or "").ljust(6, "0")[:6] or 0)
-    if zone in ("Z", "z"):
-        tz = UTC
-    else:
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
-                  tzinfo=tz)
-    return _truncate_ms(dt.astimezone(UTC))
 
 
 def normalize_date(text: str) -> str:
@@ -123,7 +76,7 @@ class Clock:
     def now(self) -> datetime:
         """The current instant: aware UTC, truncated to milliseconds."""
         with self._lock:
-            return _truncate_ms(self._now_unlocked())
+            return truncate_ms(self._now_unlocked())
 
     @property
     def paused(self) -> bool:
@@ -177,7 +130,7 @@ class Clock:
     def freeze_at(self, dt: datetime) -> None:
         """Pause at exactly ``dt``."""
         with self._lock:
-            self._reanchor(_aware(dt))
+            self._reanchor(aware(dt))
             self._paused = True
         self._notify()
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import parse_date, to_json, to_pg
+from .clock import to_pg
+
+from tutorial_kit.dates import parse_date, to_json
 from .errors import QueueError, conflict, not_found
 
 PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from . import blobs
-from .clock import Clock, parse_date, to_json
+from .clock import Clock
+from tutorial_kit.dates import parse_date, to_json
 from .errors import QueueError, conflict, input_error, not_found
 from .store import Store
 

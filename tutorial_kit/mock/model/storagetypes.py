@@ -28,7 +28,8 @@ from . import blobs
 from .artifact import Artifact
 from .call import Reply
 from .claims import CredentialIssuer
-from .clock import Clock, to_json
+from .clock import Clock
+from tutorial_kit.dates import to_json
 from .errors import conflict, input_error, not_found
 from .objects import ObjectService
 from .records import Records

@@ -11,7 +11,9 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import add_years, parse_date, to_json
+from .clock import add_years
+
+from tutorial_kit.dates import parse_date, to_json
 from .errors import input_error
 
 #: Order of the keys of a stored/returned definition.

@@ -13,7 +13,8 @@ from typing import Any
 
 from . import lifecycle
 from .call import Call, Reply
-from .clock import Clock, to_json
+from .clock import Clock
+from tutorial_kit.dates import to_json
 from .errors import conflict, input_error, not_found
 from .events import Message, group_message
 from .lifecycle import render_status

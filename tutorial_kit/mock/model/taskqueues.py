@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .call import Call, Reply
-from .clock import Clock, parse_date, to_json
+from .clock import Clock
+from tutorial_kit.dates import parse_date, to_json
 from .errors import input_error, not_found
 from .pagination import page, with_token
 from .records import Records

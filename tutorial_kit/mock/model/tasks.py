@@ -16,7 +16,8 @@ from typing import Any
 
 from . import lifecycle
 from .call import Call, Reply
-from .clock import Clock, parse_date, to_json
+from .clock import Clock
+from tutorial_kit.dates import parse_date, to_json
 from .errors import conflict, input_error, not_found
 from .events import Message, task_message
 from .lifecycle import TaskRecord, Transition, render_status

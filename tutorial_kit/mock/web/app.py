@@ -38,7 +38,7 @@ from tutorial_kit.mock.security import scopes as _scopes
 from .answer import CORS, CORS_HEADERS, NONE, Answer, ReplyCache, request_id
 from tutorial_kit.mock.security.auth import Authenticator, Caller, HawkRequest
 from tutorial_kit.mock.model.call import Call, Reply
-from tutorial_kit.mock.model.clock import to_json
+from tutorial_kit.dates import to_json
 from tutorial_kit.mock.model.errors import QueueError
 from .requestlog import RequestLog
 

@@ -20,7 +20,7 @@ __all__ = ["http_protocol"]
 def _refusal(app: Any, reason: str) -> bytes:
     """The JSON body of a 400 for a request the parser refused."""
     from .app import footer
-    from tutorial_kit.mock.model.clock import to_json
+    from tutorial_kit.dates import to_json
 
     now = getattr(app, "now", None)
     when = to_json(now() if callable(now) else datetime.now(timezone.utc))

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
-from tutorial_kit.mock.model.clock import to_json
+from tutorial_kit.dates import to_json
 
 # Query keys whose values are safe to show (everything else is kept as a key only).
 _SHOWN_QUERY_KEYS = frozenset({"limit", "continuationToken", "quarantined", "since"})

@@ -72,7 +72,7 @@ class ClusterContext:
         return self.root_url + livelog_path(task_id, run_id)
 
     def now_json(self) -> str:
-        from tutorial_kit.mock.model.clock import to_json
+        from tutorial_kit.dates import to_json
 
         return to_json(self.clock.now())
 

@@ -55,7 +55,7 @@ def status_code(error: BaseException) -> int | None:
 
 
 def parse_instant(text: str) -> datetime:
-    from tutorial_kit.mock.model.clock import parse_date
+    from tutorial_kit.dates import parse_date
 
     return parse_date(text)
 
