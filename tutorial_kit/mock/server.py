@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from .web.app import QueueApp
-from .security.auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
+from .security.auth import Authenticator
+from .security.credentials import (Client, issue_temporary_credentials, make_clients,
+                                    new_access_token)
 from .handle import MockHandle, tick_forever
 from .web.protocols import http_protocol
 
