@@ -42,8 +42,7 @@ from tutorial_kit.mock.security.auth import Authenticator
 from .answer import NONE, Answer, ReplyCache, request_id
 from .control import control_routes
 from .document_routes import document_routes
-from .envelope import (API_BASE, MAX_BODY, Context, dump_json, footer, not_found, preflight,
-                       query_string, raw_path)
+from .envelope import API_BASE, MAX_BODY, Context, not_found, preflight, query_string, raw_path
 from .object_routes import object_routes
 from .receive import check_params, check_query, receive
 from .requestlog import RequestLog
@@ -57,8 +56,7 @@ if TYPE_CHECKING:
 
     from .validation import Validator
 
-__all__ = ["QueueApp", "ApiRequest", "match_route", "API_BASE", "MAX_BODY", "dump_json",
-           "footer"]
+__all__ = ["QueueApp", "ApiRequest", "match_route"]
 
 
 def _route_index() -> dict[tuple[str, str], list[tuple[api.Entry, re.Pattern[str]]]]:
