@@ -104,11 +104,11 @@ def test_a_first_cell_loads_no_pandas_and_no_iri_grammar() -> None:
 
 
 def test_the_schema_registry_is_built_on_first_use() -> None:
-    from tutorial_kit.mock.web import validation
+    from tutorial_kit.mock.web import schema_registry, validation
 
-    validation._package_documents.cache_clear()
+    schema_registry._package_documents.cache_clear()
     validator = validation.Validator()
-    assert validation._package_documents.cache_info().currsize == 0
+    assert schema_registry._package_documents.cache_info().currsize == 0
     assert "_registry" not in vars(validator)
     with pytest.raises(validation.InputValidationError) as refused:
         validator.validate_input("create-task-request.json", {"taskQueueId": "a/b"})

@@ -116,12 +116,6 @@ def test_reply_cache_keeps_only_state_reads():
     cache.put("createTask", {"taskId": "T"}, None, b"x")
     assert cache.lookup("createTask", {"taskId": "T"}) == (None, None)
 
-    class Unversioned:
-        STATE_READS = frozenset({"status"})
-
-    plain = ReplyCache(Unversioned())
-    assert plain.lookup("status", {"taskId": "T"}) == (None, None)
-
 
 def test_api_request_reads_the_first_of_repeated_headers():
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [

@@ -194,3 +194,73 @@ def test_cluster_routes_are_mounted(mock):
     r = httpx.post(control(mock, f"/tasks/{taskcluster.slugId()}/malformed"))
     assert r.status_code == 200 and r.json()["malformed"] is True
     assert httpx.get(control(mock, "/faults")).json()["tasks"][0]["malformed"] is True
+
+
+# -- one control plane: one error shape, one set of headers, one body parser ------------------
+
+def _envelope(r: httpx.Response, code: str, status: int, method: str) -> dict:
+    """Taskcluster's envelope, as the Queue API answers it."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"code", "message", "requestInfo"}, body
+    assert body["code"] == code
+    assert f"* errorCode:  {code}" in body["message"]
+    assert f"* statusCode: {status}" in body["message"]
+    info = body["requestInfo"]
+    assert set(info) == {"method", "params", "payload", "time"} and info["method"] == method
+    return body
+
+
+#: Headers every JSON answer of the mock carries (the Queue API's and the control plane's).
+_SHARED_HEADERS = ("access-control-allow-origin", "access-control-allow-methods",
+                   "access-control-allow-headers", "access-control-expose-headers",
+                   "access-control-max-age", "cache-control", "content-type")
+
+
+def test_model_and_cluster_routes_refuse_in_one_shape_with_one_header_set(mock):
+    task_id = taskcluster.slugId()
+    api_error = httpx.get(f"{mock.root_url}/api/queue/v1/task/{task_id}")
+    _envelope(api_error, "ResourceNotFound", 404, "task")
+    # a bad body, on a model route and on a cluster route: the one parser, the one envelope
+    bad = {"content": b"{nope", "headers": {"Content-Type": "application/json"}}
+    seed = httpx.post(control(mock, "/seed"), **bad)
+    crash = httpx.post(control(mock, f"/tasks/{task_id}/crash"), **bad)
+    _envelope(seed, "MalformedPayload", 400, "mock.seed")
+    body = _envelope(crash, "MalformedPayload", 400, "mock.crash")
+    assert body["requestInfo"]["params"] == {"taskId": task_id}
+    assert seed.json()["message"].split("\n")[0] == crash.json()["message"].split("\n")[0]
+    # an argument the route refuses, and a part this mock lacks (no workers): same shape
+    _envelope(httpx.post(control(mock, "/clock"), json={"action": "warp"}),
+              "InputError", 400, "mock.clock")
+    _envelope(httpx.post(control(mock, f"/tasks/{task_id}/error-artifact"), json={"x": 1}),
+              "InputError", 400, "mock.errorArtifact")
+    _envelope(httpx.post(control(mock, "/scenario"), content=b"faults: [{method: nope}]"),
+              "InputError", 400, "mock.scenario")
+    conflict = httpx.get(control(mock, "/cluster"))
+    _envelope(conflict, "RequestConflict", 409, "mock.cluster")
+    for answer in (seed, crash, conflict):
+        assert {h: answer.headers.get(h) for h in _SHARED_HEADERS} == \
+            {h: api_error.headers.get(h) for h in _SHARED_HEADERS}
+    # and the successes of both former halves carry the same headers too
+    ok_state = httpx.get(control(mock, "/state"))
+    ok_cluster = httpx.post(control(mock, f"/tasks/{task_id}/malformed"))
+    assert ok_state.status_code == ok_cluster.status_code == 200
+    assert {h: ok_state.headers.get(h) for h in _SHARED_HEADERS} == \
+        {h: ok_cluster.headers.get(h) for h in _SHARED_HEADERS}
+
+
+def test_event_stream_and_api_share_the_cors_set(mock):
+    api_answer = httpx.get(f"{mock.root_url}/api/queue/v1/ping")
+    with httpx.stream("GET", control(mock, "/events"), timeout=10) as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        for name in ("access-control-allow-origin", "access-control-allow-methods",
+                     "access-control-allow-headers", "access-control-expose-headers",
+                     "access-control-max-age"):
+            assert events.headers[name] == api_answer.headers[name], name
+
+
+def test_strict_mode_guards_cluster_routes_with_the_same_envelope():
+    with start(workers=False, strict=True, claim_wait=0.1) as mock:
+        for r in (httpx.get(control(mock, "/state")), httpx.get(control(mock, "/cluster"))):
+            body = _envelope(r, "InsufficientScopes", 403, r.json()["requestInfo"]["method"])
+            assert "strict mode" in body["message"]

@@ -271,7 +271,9 @@ def test_defaults_inside_oneof_only_when_one_branch_fits():
     ]}}}
     v._registry = v._registry.with_resource(base, Resource.from_contents(
         schema, default_specification=DRAFT6))
-    plan = v._build_plan(schema, base, "", {})
+    from tutorial_kit.mock.web.schema_defaults import build_plan
+
+    plan = build_plan(v._registry, schema, base)
     only_b = {"artifact": {"kind": "b"}}
     plan.apply(only_b)
     assert only_b == {"artifact": {"kind": "b", "colour": "red"}}
@@ -284,10 +286,10 @@ def test_inlined_refs_judge_exactly_like_the_registry(v):
     """The validators inline `$ref`s for speed; a plain registry validator must agree."""
     from jsonschema import Draft6Validator
 
-    from tutorial_kit.mock.web import validation
+    from tutorial_kit.mock.web import ajv, schema_registry
 
-    schema = v.schema_document("queue/v1/create-task-request.json", validation._ORIGIN)
-    plain = Draft6Validator(schema, registry=v._registry, format_checker=validation._FORMATS)
+    schema = v.schema_document("queue/v1/create-task-request.json", schema_registry.ORIGIN)
+    plain = Draft6Validator(schema, registry=v._registry, format_checker=ajv.FORMATS)
     bodies = []
     for change, _ in MUTATIONS:
         body = v.validate_input("create-task-request.json", minimal_task())
@@ -296,7 +298,7 @@ def test_inlined_refs_judge_exactly_like_the_registry(v):
     bodies.append(v.validate_input("create-task-request.json", minimal_task()))
     for body in bodies:
         assert sorted(v.output_errors("create-task-request.json", body)) == sorted(
-            validation.ajv_messages(plain.iter_errors(body)))
+            ajv.ajv_messages(plain.iter_errors(body)))
 
 
 def test_type_errors_take_ajv_places(v):

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from . import dashboard
 
 if TYPE_CHECKING:
-    from tutorial_kit.mock.web.app import QueueApp
+    from tutorial_kit.mock.web.services import Services
 
 STATIC = pathlib.Path(__file__).with_name("static")
 #: The assets the pages load, and their types (nothing else under static/ is served).
@@ -40,7 +40,7 @@ def _read(name: str) -> str:
 
 
 class _Pages:
-    def __init__(self, app: QueueApp) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
         base = html.escape(app.prefix, quote=True)
         # Read once: the files are package data and do not change while the mock runs.
@@ -97,7 +97,7 @@ class _Pages:
         return response
 
 
-def inspector_routes(app: QueueApp) -> list[BaseRoute]:
+def inspector_routes(app: Services) -> list[BaseRoute]:
     """The routes to put before the control plane's mount (``QueueApp._routes``)."""
     pages = _Pages(app)
     p = app.prefix

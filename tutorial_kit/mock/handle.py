@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .web.requestlog import RequestLog
+
+if TYPE_CHECKING:
+    from .model.contract import QueueModel
+    from .sim.faults import Faults
+    from .web.app import QueueApp
 
 log = logging.getLogger("tutorial_kit.mock")
 
@@ -19,8 +24,8 @@ class MockHandle:
     """The part of a mock's handle that only reads ``app``, ``backend``, ``root_url`` and
     ``credentials``; a subclass sets them and provides ``stop()``."""
 
-    app: Any
-    backend: Any
+    app: QueueApp
+    backend: QueueModel
     root_url: str
     credentials: dict[str, str]
 
@@ -33,7 +38,7 @@ class MockHandle:
         return self.backend.bus
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> Faults | None:
         return self.app.faults
 
     @property
@@ -50,12 +55,10 @@ class MockHandle:
         raise NotImplementedError
 
     def _close_store(self) -> None:
-        close = getattr(self.backend, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("closing the mock queue's store failed")
+        try:
+            self.backend.close()
+        except Exception:
+            log.exception("closing the mock queue's store failed")
 
     def __enter__(self) -> Self:
         return self
@@ -64,7 +67,7 @@ class MockHandle:
         self.stop()
 
 
-async def tick_forever(backend: Any, app: Any) -> None:
+async def tick_forever(backend: QueueModel, app: QueueApp) -> None:
     """The resolvers (``backend.tick()``) every `TICK_SECONDS`, and at once when the clock
     moves, until the app is closed."""
     wake = asyncio.Event()

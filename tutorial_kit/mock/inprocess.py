@@ -36,11 +36,14 @@ import itertools
 import logging
 import threading
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from .handle import MockHandle, tick_forever
+
+if TYPE_CHECKING:
+    from .web.app import QueueApp
 
 log = logging.getLogger("tutorial_kit.mock")
 
@@ -82,7 +85,7 @@ class InProcessMock(MockHandle):
 
     in_process = True
 
-    def __init__(self, *, app: Any, credentials: dict[str, str],
+    def __init__(self, *, app: QueueApp, credentials: dict[str, str],
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.app = app
         self.backend = app.backend
@@ -205,7 +208,7 @@ class InProcessMock(MockHandle):
         if workers:
             from .sim.workers.inprocess import BuiltinWorkers
 
-            self.cluster = self.app.cluster = BuiltinWorkers(self)
+            self.cluster = self.app.services.cluster = BuiltinWorkers(self)
             for coro, name in self.cluster.loops():
                 self._spawn(coro, name)
             if self._own_loop:
@@ -221,7 +224,7 @@ class InProcessMock(MockHandle):
             if not _shell_queues(shell_queues):
                 return
             self.cluster.shell = start_cluster(self, shell_queues=shell_queues, builtin=False)
-            self.app.livelogs = self.cluster.shell.context.livelogs
+            self.app.services.livelogs = self.cluster.shell.context.livelogs
         except Exception as exc:  # the queue and the built-in workers stay usable
             self.cluster_error = exc
             log.warning("the in-process mock's shell engine did not start: %s", exc,
@@ -242,7 +245,7 @@ class InProcessMock(MockHandle):
         if self._stopped:
             return
         self.app.close()  # parked long polls return at once
-        shell = getattr(self.cluster, "shell", None)
+        shell = self.cluster.shell if self.cluster is not None else None
         if shell is not None:  # its threads need the loop to answer them while they stop
             try:
                 shell.stop()
@@ -292,7 +295,7 @@ class InProcessMock(MockHandle):
         return f"<InProcessMock {self.root_url} ({'running' if self.running else 'stopped'})>"
 
 
-def launch_in_process(app: Any, *, credentials: dict[str, str], workers: bool = True,
+def launch_in_process(app: QueueApp, *, credentials: dict[str, str], workers: bool = True,
                       loop: asyncio.AbstractEventLoop | None = None,
                       shell_queues: Any = None) -> InProcessMock:
     """Serve a built QueueApp in-process (``start(in_process=True)`` uses this)."""

@@ -24,14 +24,19 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from .web.app import QueueApp
-from .security.auth import Authenticator, Client, issue_temporary_credentials, make_clients, new_access_token
+from .security.auth import Authenticator
+from .security.credentials import (Client, issue_temporary_credentials, make_clients,
+                                    new_access_token)
 from .handle import MockHandle, tick_forever
 from .web.protocols import http_protocol
+
+if TYPE_CHECKING:
+    from .model.contract import QueueModel
 
 log = logging.getLogger("tutorial_kit.mock")
 
@@ -51,7 +56,7 @@ def is_loopback(host: str) -> bool:
 class MockQueue(MockHandle):
     """A running mock queue. Stop it with :meth:`stop` or use it as a context manager."""
 
-    def __init__(self, *, app: QueueApp, backend: Any, host: str, port: int, prefix: str,
+    def __init__(self, *, app: QueueApp, backend: QueueModel, host: str, port: int, prefix: str,
                  credentials: dict[str, str]) -> None:
         self.app = app
         self.backend = backend
@@ -169,8 +174,7 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
                                   cert_now=lambda: backend.clock.now().timestamp())
     app = QueueApp(backend, authenticator=authenticator, validator=Validator(), faults=Faults(),
                    prefix=prefix, claim_wait=claim_wait, check_output=check_output,
-                   strict=strict, control_client_id=client_id)
-    app.mode = mode
+                   strict=strict, control_client_id=client_id, mode=mode)
 
     credentials = {"clientId": client_id, "accessToken": token}
     if in_process:
@@ -196,9 +200,9 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
             start_cluster = None
         if start_cluster is not None:
             try:
-                mock.cluster = app.cluster = start_cluster(mock, shell_queues=shell_queues,
-                                                               sandbox=sandbox)
-                app.livelogs = getattr(getattr(mock.cluster, "context", None), "livelogs", None)
+                mock.cluster = start_cluster(mock, shell_queues=shell_queues, sandbox=sandbox)
+                app.services.cluster = mock.cluster
+                app.services.livelogs = mock.cluster.context.livelogs
             except Exception as exc:  # the queue itself stays usable without its workers
                 mock.cluster_error = exc
                 log.warning("the mock cluster did not start: %s", exc, exc_info=True)
@@ -218,7 +222,7 @@ def launch(app: QueueApp, *, host: str = "127.0.0.1", port: int = 0,
            credentials: dict[str, str] | None = None) -> MockQueue:
     """Serve an already built :class:`QueueApp` in a background thread (``start`` uses this;
     tests use it to serve an app around a backend of their own)."""
-    check_host(host, getattr(app, "strict", False))
+    check_host(host, app.services.strict)
     sock = _bind(host, port)
     mock = MockQueue(app=app, backend=app.backend, host=host, port=sock.getsockname()[1],
                      prefix=app.prefix,

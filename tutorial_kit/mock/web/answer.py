@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from tutorial_kit.mock.model.contract import QueueModel
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -118,10 +121,9 @@ class ReplyCache:
     MAX_BODY = 64 * 1024  # a bigger reply (a task with a huge payload) is not kept
     MAX_TOTAL = 16 * 1024 * 1024
 
-    def __init__(self, backend: Any) -> None:
-        self._version_of: Callable[[], int] | None = getattr(backend, "state_version", None)
-        methods = getattr(backend, "STATE_READS", ())
-        self._methods = frozenset(methods) if self._version_of is not None else frozenset()
+    def __init__(self, backend: QueueModel) -> None:
+        self._version_of: Callable[[], int] = backend.state_version
+        self._methods = frozenset(backend.STATE_READS)
         self._version: int | None = None
         self._bodies: dict[tuple[str, ...], bytes] = {}
         self._total = 0
@@ -134,7 +136,6 @@ class ReplyCache:
         """
         if method not in self._methods:
             return None, None
-        assert self._version_of is not None
         version = self._version_of()
         if version != self._version:
             self._clear()

@@ -10,18 +10,19 @@ which checks the scopes (two of them need ``projectId`` from the body). ``downlo
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Route
 
 from tutorial_kit import api
-
-from .answer import NONE, Answer, request_id
 from tutorial_kit.mock.model.errors import QueueError
 
-if TYPE_CHECKING:
-    from .app import QueueApp
+from .answer import NONE, Answer, request_id
+from .envelope import MAX_BODY, Context, not_found, preflight, query_string, raw_path
+from .monitoring import MONITORING, monitoring_reply
+from .receive import check_params, receive
+from .services import Services
 
 OBJECT_BASE = f"/api/{api.OBJECT_SERVICE_NAME}/v1"
 _ROUTES = [(entry, entry.regex()) for entry in api.OBJECT_ENTRIES]
@@ -37,37 +38,35 @@ def _match(verb: str, route: str) -> tuple[api.Entry, dict[str, str]] | None:
     return None
 
 
-def object_routes(app: QueueApp) -> list[BaseRoute]:
-    """The Starlette routes of the Object service for one mock queue app."""
-    base = app.prefix + OBJECT_BASE
+def object_routes(services: Services) -> list[BaseRoute]:
+    """The Starlette routes of the Object service of one mock queue."""
+    s = services
+    base = s.prefix + OBJECT_BASE
 
     async def handle(request: Request) -> Answer:
-        from .app import MAX_BODY, _Context
-
         started = time.perf_counter()
-        arrived = app.now()
-        ctx = _Context()
-        raw = app.raw_path(request)
-        query_string = request.scope.get("query_string", b"").decode("latin-1")
+        arrived = s.now()
+        ctx = Context()
+        raw = raw_path(request)
+        qs = query_string(request)
         try:
             if request.method == "OPTIONS":
-                response = app._preflight()
+                response = preflight()
             else:
-                response = await _dispatch(app, request, ctx, raw[len(base):], query_string,
-                                           MAX_BODY)
+                response = await _dispatch(s, request, ctx, raw[len(base):], qs)
         except QueueError as err:
-            response = app.error_response(err, ctx)
+            response = s.error_response(err, ctx)
         except ClientDisconnect:
             response = Answer(b"", 400, content_type=None, fixed=NONE)
         except Exception as exc:  # never a bare 500
-            response = app.internal_error(ctx, exc)
+            response = s.internal_error(ctx, exc)
         rid = request_id()
         response.headers["x-for-request-id"] = rid
         response.headers["x-for-trace-id"] = request.headers.get("x-for-trace-id") or rid
         caller = ctx.caller
-        app.request_log.record(
+        s.request_log.record(
             time=arrived, method=ctx.name and f"object.{ctx.name}", http_method=request.method,
-            route=raw, query_string=query_string, status=response.status_code,
+            route=raw, query_string=qs, status=response.status_code,
             latency_ms=(time.perf_counter() - started) * 1000,
             client_id=caller.client_id if caller is not None and caller.error is None else None)
         return response
@@ -75,31 +74,29 @@ def object_routes(app: QueueApp) -> list[BaseRoute]:
     return [Route(base + "/{rest:path}", handle, methods=_VERBS)]
 
 
-async def _dispatch(app: QueueApp, request: Request, ctx: Any, route: str, query_string: str,
-                    max_body: int) -> Answer:
+async def _dispatch(s: Services, request: Request, ctx: Context, route: str,
+                    qs: str) -> Answer:
     verb = "GET" if request.method == "HEAD" else request.method
     found = _match(verb, route)
     if found is None:
-        return app.json_response({"error": "Not found"}, 404)
+        return not_found()
     entry, raw_params = found
-    payload, caller, _query = await app._receive(request, ctx, entry, raw_params, query_string,
-                                                 max_body)
-    app._check_params(ctx.params)
+    payload, caller, _query = await receive(s.authenticator, request, ctx, entry, raw_params,
+                                            qs, MAX_BODY)
+    check_params(ctx.params)
     name = ctx.params.get("name")
-    root_url = app.root_url(request)
+    root_url = s.root_url(request)
     body: Any = None
     if entry.input:
         body = payload if payload is not None else {}
-        if app.validator is not None:
-            body = app.validator.validate_input(entry.input, body, root_url=root_url)
+        if s.validator is not None:
+            body = s.validator.validate_input(entry.input, body, root_url=root_url)
         ctx.payload = body
 
-    service = getattr(app.backend, "objects", None)
-    if entry.name in ("ping", "lbheartbeat", "version", "heartbeat"):
-        reply = app._monitoring(entry.name)
-        return app.json_response(reply.body, reply.status)
-    if service is None:
-        raise QueueError("NotImplemented", "This mock has no Object service")
+    if entry.name in MONITORING:
+        reply = monitoring_reply(entry.name, s.started)
+        return s.json_response(reply.body, reply.status)
+    service = s.backend.objects
     if entry.name == "createUpload":
         out: Any = service.createUpload(name, body, caller, root_url)
     elif entry.name == "finishUpload":
@@ -110,10 +107,10 @@ async def _dispatch(app: QueueApp, request: Request, ctx: Any, route: str, query
         out = service.object(name, caller)
     else:  # download: a redirect to the bytes
         url = service.download(name, caller, root_url)
-        return app.json_response({"url": url}, 303, {"location": url})
-    if app.check_output and app.validator is not None and entry.output:
-        errors = app.validator.output_errors(entry.output, out)
+        return s.json_response({"url": url}, 303, {"location": url})
+    if s.check_output and s.validator is not None and entry.output:
+        errors = s.validator.output_errors(entry.output, out)
         if errors:
-            return app.internal_error(ctx, detail=f"Output of {entry.name} does not match "
-                                                  f"{entry.output}:\n" + "\n".join(errors))
-    return app.json_response(out)
+            return s.internal_error(ctx, detail=f"Output of {entry.name} does not match "
+                                                f"{entry.output}:\n" + "\n".join(errors))
+    return s.json_response(out)

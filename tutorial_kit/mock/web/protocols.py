@@ -10,27 +10,24 @@ gets the same shape of error whichever parser runs and whatever it sent.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tutorial_kit.dates import to_json
+
+from .envelope import Context, dump_json, error_body
+
+if TYPE_CHECKING:
+    from .app import QueueApp
 
 __all__ = ["http_protocol"]
 
 
-def _refusal(app: Any, reason: str) -> bytes:
+def _refusal(app: QueueApp, reason: str) -> bytes:
     """The JSON body of a 400 for a request the parser refused."""
-    from .app import footer
-    from tutorial_kit.dates import to_json
-
-    now = getattr(app, "now", None)
-    when = to_json(now() if callable(now) else datetime.now(timezone.utc))
     message = ("The request is not valid HTTP/1.1 and was not read: "
                f"{reason.rstrip('.')}.")
-    return json.dumps({
-        "code": "InputError",
-        "message": message + footer("unknown", "InputError", 400, when),
-        "requestInfo": {"method": "unknown", "params": {}, "payload": {}, "time": when},
-    }, separators=(",", ":")).encode()
+    return dump_json(error_body("InputError", message, 400, Context(),
+                                to_json(app.services.now())))
 
 
 def _send_refusal(protocol: Any, reason: str) -> None:
