@@ -23,7 +23,8 @@ import pytest
 import tutorial_kit as tk
 from tutorial_kit.client.hawk import authorization_header
 from tutorial_kit.client.options import Credentials
-from tutorial_kit.inspector import dashboard, inspector_url
+from tutorial_kit.inspector import inspector_url
+from tutorial_kit.mock.web import dashboard
 
 from .conftest import shoot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tutorial_kit.inspector import dashboard
+from tutorial_kit.mock.web import dashboard
 
 
 def test_summary_counts_tasks_errors_and_lessons() -> None:
@@ -47,47 +47,46 @@ def test_summary_counts_tasks_errors_and_lessons() -> None:
     assert bob["taskCount"] == 0 and bob["lastCall"] is None and bob["lesson"] is None
 
 
-def test_progress_is_kept_in_a_file_store_and_only_for_learners(tmp_path) -> None:
-    """What learners did survives a restart on a file store (the same SQLite file, opened
-    again), the teacher's and the workers' calls are not kept, and a save that cannot write
-    keeps its facts for the next one instead of failing the request."""
-    from tutorial_kit.mock import start
-
-    db = str(tmp_path / "class.sqlite")
+def test_progress_is_kept_in_its_file_and_only_for_learners(tmp_path) -> None:
+    """What learners did survives a restart (the file beside a ``--db`` store, read again),
+    the teacher's and the workers' calls are not kept, and a save that cannot write keeps its
+    facts for the next one instead of failing the request."""
+    path = tmp_path / "class.sqlite.dashboard.json"
     when = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-    mock = start(in_process=True, workers=False, db=db)
-    try:
-        progress = dashboard.Progress(mock.backend.store, save_every=3600)
-        progress.observe(when, "createTask", "PUT", 403, "classroom/alice")
-        progress.observe(when, "status", "GET", 200, "classroom/alice")
-        progress.observe(when, "claimWork", "POST", 200, "built-in/succeed")
-        progress.observe(when, "status", "GET", 200, "tutorial")
-        assert set(progress.clients) == {"classroom/alice"}
-        progress.save()
-        progress.observe(when, "listArtifacts", "GET", 200, "classroom/alice")  # not saved yet
-    finally:
-        mock.stop()
-    progress.observe(when, "ping", "GET", 200, "classroom/alice")
-    progress.save()  # the store is closed: logged, kept for later, no exception
+    progress = dashboard.Progress(path, save_every=3600)
+    progress.observe(when, "createTask", "PUT", 403, "classroom/alice")
+    progress.observe(when, "status", "GET", 200, "classroom/alice")
+    progress.observe(when, "claimWork", "POST", 200, "built-in/succeed")
+    progress.observe(when, "status", "GET", 200, "tutorial")
+    assert set(progress.clients) == {"classroom/alice"}
+    assert not path.exists()  # within save_every: nothing written yet
+    progress.save()
+    progress.observe(when, "listArtifacts", "GET", 200, "classroom/alice")  # not saved yet
 
-    mock = start(in_process=True, workers=False, db=db)
-    try:
-        again = dashboard.Progress(mock.backend.store)
-        alice = again.clients["classroom/alice"]
-        assert alice["calls"] == 2 and alice["lesson"] == 2
-        assert alice["lastCall"] == {"method": "status", "httpMethod": "GET", "status": 200,
-                                     "time": "2026-01-01T12:00:00.000Z"}
-        assert alice["errors"] == [{"status": 403, "method": "createTask", "httpMethod": "PUT",
-                                    "time": "2026-01-01T12:00:00.000Z"}]
-        assert "classroom/alice" in progress._dirty  # the failed save's facts wait to be saved
-    finally:
-        mock.stop()
+    again = dashboard.Progress(path)
+    alice = again.clients["classroom/alice"]
+    assert alice["calls"] == 2 and alice["lesson"] == 2
+    assert alice["lastCall"] == {"method": "status", "httpMethod": "GET", "status": 200,
+                                 "time": "2026-01-01T12:00:00.000Z"}
+    assert alice["errors"] == [{"status": 403, "method": "createTask", "httpMethod": "PUT",
+                                "time": "2026-01-01T12:00:00.000Z"}]
 
-    memory = start(in_process=True, workers=False)  # no --db: nothing to keep, nothing written
-    try:
-        kept = dashboard.Progress(memory.backend.store)
-        kept.observe(when, "status", "GET", 200, "classroom/bob")
-        kept.save()
-        assert "dashboard_progress" not in memory.backend.store.table_names()
-    finally:
-        memory.stop()
+    gone = dashboard.Progress(tmp_path / "removed-folder" / "x.dashboard.json")
+    gone.observe(when, "ping", "GET", 200, "classroom/alice")
+    gone.save()  # cannot write: logged, kept for later, no exception
+    assert gone._dirty
+    (tmp_path / "removed-folder").mkdir()
+    gone.save()
+    assert dashboard.Progress(tmp_path / "removed-folder" / "x.dashboard.json").clients[
+        "classroom/alice"]["calls"] == 1
+
+    damaged = tmp_path / "damaged.dashboard.json"
+    damaged.write_text("{not json")
+    assert dashboard.Progress(damaged).clients == {}  # starts again, says so in the log
+
+    kept = dashboard.Progress()  # no --db: nothing to keep, nothing written
+    kept.observe(when, "status", "GET", 200, "classroom/bob")
+    kept.save()
+    assert kept.clients["classroom/bob"]["calls"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "class.sqlite.dashboard.json", "damaged.dashboard.json", "removed-folder"]

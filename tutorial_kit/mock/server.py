@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import ipaddress
 import logging
+import pathlib
 import os
 import signal
 import socket
@@ -174,7 +175,8 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
                                   cert_now=lambda: backend.clock.now().timestamp())
     app = QueueApp(backend, authenticator=authenticator, validator=Validator(), faults=Faults(),
                    prefix=prefix, claim_wait=claim_wait, check_output=check_output,
-                   strict=strict, control_client_id=client_id, mode=mode)
+                   strict=strict, control_client_id=client_id, mode=mode,
+                   dashboard_file=pathlib.Path(f"{os.fspath(db)}.dashboard.json") if db else None)
 
     credentials = {"clientId": client_id, "accessToken": token}
     if in_process:
@@ -343,7 +345,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, db: str | None = None,
         sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
     sys.stdout.flush()
     if dashboard:
-        from tutorial_kit.inspector.routes import dashboard_url
+        from tutorial_kit.mock.web.inspector_routes import dashboard_url
 
         sys.stderr.write("tutorial-kit: the teacher's dashboard (the token in it is yours; keep "
                          "it from learners):\n    "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import pathlib
 import re
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Mount
 
 from tutorial_kit import api
-from tutorial_kit.inspector.routes import inspector_routes
+from tutorial_kit.mock.web.inspector_routes import inspector_routes
 from tutorial_kit.mock.model.call import Call, Reply
 from tutorial_kit.mock.model.errors import QueueError
 from tutorial_kit.mock.model.events import Message
@@ -120,19 +121,20 @@ class QueueApp:
                  prefix: str = "", claim_wait: float = 20.0, check_output: bool = False,
                  request_log: RequestLog | None = None, strict: bool = False,
                  control_client_id: str | None = "tutorial",
-                 public_root_url: str | None = None, mode: str = "mock") -> None:
+                 public_root_url: str | None = None, mode: str = "mock",
+                 dashboard_file: pathlib.Path | None = None) -> None:
         self.services = Services(
             backend=backend, authenticator=authenticator or Authenticator(),
             request_log=request_log if request_log is not None else RequestLog(),
             validator=validator, faults=faults,
             prefix="/" + prefix.strip("/") if prefix.strip("/") else "", strict=strict,
             control_client_id=control_client_id, check_output=check_output,
-            public_root_url=public_root_url.rstrip("/") if public_root_url else None, mode=mode)
+            public_root_url=public_root_url.rstrip("/") if public_root_url else None, mode=mode,
+            dashboard_file=dashboard_file)
         self.claim_wait = claim_wait
         self._api_root = self.prefix + API_BASE + "/"
         self._reads = ReplyCache(backend)
         self.long_polls = 0  # claimWork calls waiting for work right now
-        self.on_close: list[Callable[[], None]] = []  # e.g. the dashboard saves its history
         self.starlette = Starlette(routes=self._routes(),
                                    exception_handlers={404: self._not_found,
                                                        405: self._not_found,
@@ -175,7 +177,7 @@ class QueueApp:
     def close(self) -> None:
         """Ask long polls and event streams to finish (the server is stopping)."""
         self.services.closed = True
-        for hook in self.on_close:
+        for hook in self.services.on_close:
             hook()
 
     @property

@@ -10,7 +10,9 @@ server does (its workers need the rootUrl), so the host fills in :attr:`Services
 
 from __future__ import annotations
 
+import pathlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,6 +73,11 @@ class Services:
     livelogs: LiveLogs | None = None
     #: True once the server is stopping: long polls and event streams finish.
     closed: bool = False
+    #: Called once when the server stops (e.g. the dashboard saves its history).
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    #: Where the classroom dashboard keeps what learners did across restarts (beside a
+    #: ``--db`` store; None: for this process only).
+    dashboard_file: pathlib.Path | None = None
     started: float = field(default_factory=time.monotonic)
 
     def now(self) -> datetime:

@@ -16,12 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tutorial_kit import inspector
+
 from . import dashboard
 
 if TYPE_CHECKING:
-    from tutorial_kit.mock.web.services import Services
+    from .services import Services
 
-STATIC = pathlib.Path(__file__).with_name("static")
+#: The pages and their assets: package data of :mod:`tutorial_kit.inspector`, which also makes
+#: the learner-side links to them (it imports nothing from the mock).
+STATIC = pathlib.Path(inspector.__file__).with_name("static")
 #: The assets the pages load, and their types (nothing else under static/ is served).
 ASSETS = {"inspector.js": "text/javascript; charset=utf-8",
           "hawk.js": "text/javascript; charset=utf-8",
@@ -48,7 +52,7 @@ class _Pages:
         self.dashboard_page = _read("dashboard.html").replace("__BASE__", base).encode("utf-8")
         self.assets = {name: (STATIC / name).read_bytes() for name in ASSETS}
         # From the first request on, whether or not a teacher is looking (see Progress).
-        self.progress = dashboard.Progress(getattr(app.backend, "store", None))
+        self.progress = dashboard.Progress(app.dashboard_file)
         app.request_log.listeners.append(self.progress.observe)
         app.on_close.append(self.progress.save)
 

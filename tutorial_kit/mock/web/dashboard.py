@@ -22,26 +22,23 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import pathlib
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-log = logging.getLogger("tutorial_kit.inspector")
+from tutorial_kit.dates import to_json
+
+log = logging.getLogger("tutorial_kit.mock.dashboard")
 
 #: The prefix of a learner's clientId (``classroom.enroll``).
 LEARNER_PREFIX = "classroom/"
 STATES = ("unscheduled", "pending", "running", "completed", "failed", "exception")
 RECENT_ERRORS = 5
 TASKS_SHOWN = 20
-#: Where a file store keeps each learner's facts (:class:`Progress`), as JSON.
-PROGRESS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS dashboard_progress (
-    client_id TEXT PRIMARY KEY,
-    facts TEXT NOT NULL
-);
-"""
 
 #: The lesson a call is typical of: a learner "seems to be on" the highest lesson whose calls
 #: they have made (lessons build on each other, and every lesson polls ``status``).
@@ -86,33 +83,33 @@ def _ago(now: datetime, when: str | None) -> float | None:
 
 
 class Progress:
-    """What each learner did, from the server's start (and, on a file store, from the store's).
+    """What each learner did, from the server's start (and, with ``--db``, from the store's).
 
     The request log is a ring of the last 2000 calls: in a class that polls, a few minutes. So
     the dashboard does not read its history from the ring when the teacher opens it: it takes
     every learner's call as it is logged (:meth:`observe`, a request-log listener), whether or
-    not anyone is looking, and on a file store (``--db``) it saves what it knows there, so a
-    restarted classroom shows what learners did before. It saves every ``save_every`` seconds
-    of calls, when the dashboard is read, and when the server stops (:meth:`save`): a crash
-    loses at most the last few seconds of counts, never a task (tasks are the store's own).
+    not anyone is looking, and with a file (``<db>.dashboard.json``, beside the store, as the
+    credentials are) it saves what it knows there, so a restarted classroom shows what learners
+    did before. It saves every ``save_every`` seconds of calls, when the dashboard is read, and
+    when the server stops (:meth:`save`): a crash loses at most the last few seconds of counts,
+    never a task (tasks are the store's own).
     """
 
     #: Seconds between two saves while learners make calls.
     SAVE_EVERY = 2.0
 
-    def __init__(self, store: Any = None, *, save_every: float = SAVE_EVERY) -> None:
-        """``store``: the mock's store (``register_schema``, ``transaction``, ``read``) to keep
-        the history in; None (or an in-memory store) keeps it for this process only."""
+    def __init__(self, path: pathlib.Path | None = None, *,
+                 save_every: float = SAVE_EVERY) -> None:
+        """``path``: the file to keep the history in; None keeps it for this process only."""
         self.last_seq = 0
         self.clients: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._store = store if store is not None and getattr(store, "db_path", None) else None
-        self._dirty: set[str] = set()
+        self._path = path
+        self._dirty = False
         self._save_every = save_every
         self._saved_at = time.monotonic()
-        if self._store is not None:
-            self._store.register_schema(PROGRESS_SCHEMA)
-            self._load()
+        if path is not None:
+            self._load(path)
 
     def feed(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Take the records (``RequestRecord.to_json()`` form) newer than the last one seen."""
@@ -129,7 +126,7 @@ class Progress:
         """One call, as the request log records it (``when`` on the mock's clock)."""
         if not client_id or not client_id.startswith(LEARNER_PREFIX):
             return  # the teacher's and the workers' calls: nothing the dashboard shows
-        stamp = _to_json(when) if isinstance(when, datetime) else when
+        stamp = to_json(when) if isinstance(when, datetime) else when
         lesson = LESSON_OF_METHOD.get(method or "")
         status_code = status or 0
         with self._lock:
@@ -143,53 +140,49 @@ class Progress:
                 facts["errors"] = (facts["errors"] + [{
                     "status": status_code, "method": method, "httpMethod": http_method,
                     "time": stamp}])[-RECENT_ERRORS:]
-            self._dirty.add(client_id)
-            due = (self._store is not None
+            self._dirty = True
+            due = (self._path is not None
                    and time.monotonic() - self._saved_at >= self._save_every)
         if due:
             self.save()
 
     def save(self) -> None:
-        """Write the learners whose facts changed since the last save (file stores only).
+        """Write the history if it changed since the last save (with a file only).
 
         Never raises: the history is a convenience for the teacher, and a request or the
-        server's stop must not fail over it (the error is logged)."""
-        if self._store is None:
+        server's stop must not fail over it (the error is logged). The file is replaced
+        whole, so a crash mid-write leaves the previous one."""
+        if self._path is None:
             return
         with self._lock:
             self._saved_at = time.monotonic()
-            changed = {c: json.dumps(self.clients[c]) for c in self._dirty}
-            self._dirty.clear()
-        if not changed:
-            return
+            if not self._dirty:
+                return
+            text = json.dumps(self.clients)
+            self._dirty = False
+        partial = self._path.with_name(self._path.name + ".partial")
         try:
-            with self._store.transaction() as conn:
-                conn.executemany(
-                    "INSERT INTO dashboard_progress (client_id, facts) VALUES (?, ?) "
-                    "ON CONFLICT(client_id) DO UPDATE SET facts = excluded.facts",
-                    list(changed.items()))
-        except Exception:  # a closed or broken store: keep them to try again
-            log.warning("could not save the dashboard's history", exc_info=True)
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, self._path)
+        except OSError:  # a full disk or a removed folder: keep it to try again
+            log.warning("could not save the dashboard's history to %s", self._path,
+                        exc_info=True)
             with self._lock:
-                self._dirty.update(changed)
+                self._dirty = True
 
-    def _load(self) -> None:
-        with self._store.read() as conn:
-            rows = conn.execute("SELECT client_id, facts FROM dashboard_progress").fetchall()
-        for client_id, facts in rows:
-            try:
-                loaded = json.loads(facts)
-            except ValueError:
-                continue  # a damaged row: that learner's history starts again
-            if isinstance(loaded, dict):
-                self.clients[client_id] = {**_new_facts(), **loaded}
-
-
-def _to_json(when: datetime) -> str:
-    # Date.toJSON() form, as the request log shows times (formatted here, not imported: the
-    # mock builds this module at start, and the client package would cost it httpx)
-    when = when.astimezone(timezone.utc) if when.tzinfo else when
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    def _load(self, path: pathlib.Path) -> None:
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            log.warning("the dashboard's history in %s could not be read; it starts again",
+                        path)
+            return
+        if isinstance(loaded, dict):
+            for client_id, facts in loaded.items():
+                if isinstance(facts, dict):
+                    self.clients[client_id] = {**_new_facts(), **facts}
 
 
 def _new_facts() -> dict[str, Any]:
