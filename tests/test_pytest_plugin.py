@@ -101,3 +101,22 @@ def test_mock_queue_url_with_the_official_client(pytester: pytest.Pytester) -> N
     ''')
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_mock_queue_url_goes_straight_into_a_client_options(mock_queue_url):
+    """``Queue({"rootUrl": mock_queue_url})``: the client deep-copies its options, and the URL
+    carries the running mock; the copy is the plain URL (it once failed: cannot pickle RLock)."""
+    import copy
+    import pickle
+
+    import taskcluster
+
+    from tutorial_kit import Queue
+
+    with Queue({"rootUrl": mock_queue_url, "credentials": mock_queue_url.credentials}) as queue:
+        assert queue.ping()["alive"] is True
+    official = taskcluster.Queue({"rootUrl": mock_queue_url,
+                                  "credentials": mock_queue_url.credentials})
+    assert official.ping()["alive"] is True
+    assert type(copy.deepcopy(mock_queue_url)) is str
+    assert pickle.loads(pickle.dumps(mock_queue_url)) == mock_queue_url

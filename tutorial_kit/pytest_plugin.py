@@ -50,6 +50,17 @@ class MockQueueURL(str):
     credentials: dict[str, str]
     mock: Any
 
+    # Clients copy their options (``{"rootUrl": mock_queue_url}``): a copy is the URL alone, not
+    # the running mock it carries (which holds locks and threads).
+    def __copy__(self) -> str:
+        return str(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> str:
+        return str(self)
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return (str, (str(self),))
+
 
 @pytest.fixture
 def mock_queue(request: pytest.FixtureRequest) -> Iterator[Any]:
