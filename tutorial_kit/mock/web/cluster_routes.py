@@ -122,7 +122,7 @@ def routes(owner: Any) -> list[BaseRoute]:
         raw = await request.body()
         if not raw.strip():
             raise ScenarioError("send the scenario (JSON or YAML) as the request body")
-        return _ok(Scenario.loads(raw).apply(owner))
+        return _ok(Scenario.loads(raw).apply(owner.faults, owner.backend.clock))
 
     return [
         Route("/cluster", guarded(cluster_info), methods=["GET"]),
