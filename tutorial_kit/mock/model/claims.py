@@ -12,6 +12,8 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tutorial_kit.vocabulary import EXCEPTION_REASONS
+
 from . import lifecycle
 from .call import Call, Reply
 from .clock import parse_date, to_json, to_pg
@@ -280,8 +282,7 @@ class ClaimsMixin:
     def reportException(self: QueueBackend, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         reason = body.get("reason")
-        allowed = ("worker-shutdown", "malformed-payload", "resource-unavailable",
-                   "internal-error", "intermittent-task")
+        allowed = EXCEPTION_REASONS
         if reason not in allowed:
             raise input_error(f"`reason` must be one of {', '.join(allowed)}.")
         return self._report(call, lambda rec, runId, now:

@@ -33,7 +33,8 @@ from tutorial_kit.api import PARAM_PATTERNS
 from tutorial_kit.mock.model.livelog import LiveLogs
 from tutorial_kit.mock.security.sandbox import Unsandboxed
 from tutorial_kit.mock.security.sandbox import work_root as sandbox_work_root
-from tutorial_kit.mock.sim.faults import CRASH_MODES, FaultError, Faults
+from tutorial_kit.mock.sim.faults import FaultError, Faults
+from tutorial_kit.vocabulary import CRASH_MODES
 
 from .builtin import BUILTIN_QUEUES, BuiltinEngine
 from .claim import WallClock, close_quietly, make_queue, transport
