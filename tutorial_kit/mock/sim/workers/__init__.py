@@ -37,8 +37,8 @@ from tutorial_kit.mock.sim.faults import FaultError, Faults
 from tutorial_kit.vocabulary import CRASH_MODES
 
 from .builtin import BUILTIN_QUEUES, BuiltinEngine
-from .claim import WallClock, close_quietly, make_queue, transport
-from .context import ClusterContext, CrashError, SimClock
+from .claim import SimClock, WallClock, close_quietly, make_queue, transport
+from .context import ClusterContext, CrashError
 from .shell import DEFAULT_CONCURRENCY, DEFAULT_TASK_QUEUES, ShellEngine
 
 #: Comma-separated task queues for the shell engine (what `--shell-queue` would set).

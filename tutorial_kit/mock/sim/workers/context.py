@@ -11,8 +11,7 @@ from __future__ import annotations
 import pathlib
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -21,12 +20,7 @@ from tutorial_kit.mock.model.livelog import LiveLogs, livelog_path
 from tutorial_kit.mock.security.sandbox import Unsandboxed
 from tutorial_kit.mock.sim.faults import Faults
 
-
-class SimClock(Protocol):
-    """The time the workers keep: the mock's ``model.clock.Clock`` (simulated: scaled, paused,
-    advanced), or real time (``claim.WallClock``) where none is given."""
-
-    def now(self) -> datetime: ...
+from .claim import SimClock
 
 
 class CrashError(LookupError):
