@@ -97,3 +97,15 @@ def test_the_vocabulary_is_a_leaf():
                 for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in node.names]
     assert imported == ["__future__"]
+
+
+def test_the_inspectors_javascript_lists_the_same_task_states():
+    """inspector.js cannot import Python: its copy of the states must not drift."""
+    import re
+
+    from tutorial_kit import inspector
+
+    script = (pathlib.Path(inspector.__file__).parent / "static" / "inspector.js").read_text("utf-8")
+    found = re.search(r"const STATES = (\[[^\]]*\]);", script)
+    assert found is not None, "inspector.js no longer declares its STATES"
+    assert tuple(json.loads(found.group(1))) == V.TASK_STATES
