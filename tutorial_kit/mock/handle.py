@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Self
 
 from tutorial_kit.api import BY_NAME
@@ -17,6 +17,7 @@ from .security.auth import Caller
 from .web.requestlog import RequestLog
 
 if TYPE_CHECKING:
+    from .security.sandbox import Unsandboxed
     from .sim.workers import Cluster
 
 log = logging.getLogger("tutorial_kit.mock")
@@ -115,8 +116,8 @@ def task_state_reader(backend: Any) -> Callable[[str], str | None]:
     return task_state
 
 
-def start_workers(mock: MockHandle, *, shell_queues: Any = None, builtin: bool = True,
-                  sandbox: Any = None) -> Cluster:
+def start_workers(mock: MockHandle, *, shell_queues: Iterable[str] | None = None,
+                  builtin: bool = True, sandbox: Unsandboxed | None = None) -> Cluster:
     """Start the simulated cluster (``sim.workers``) beside a running mock. The workers get the
     rootUrl and credentials to call the Queue API with, the mock's clock and faults; the faults
     get the task state reader (see :func:`task_state_reader`)."""
