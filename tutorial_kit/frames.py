@@ -8,7 +8,7 @@ plus ids and then fetches every page itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,17 +29,9 @@ else:
 
 from tutorial_kit import drive, render
 from tutorial_kit.drive import Call, Plan, pages
+from tutorial_kit.vocabulary import (PRIORITIES, REASONS_CREATED, REASONS_RESOLVED, RUN_STATES,
+                                     STORAGE_TYPES, TASK_STATES)
 
-RUN_STATES = ["pending", "running", "completed", "failed", "exception"]
-TASK_STATES = ["unscheduled", *RUN_STATES]
-REASONS_CREATED = ["scheduled", "retry", "task-retry", "rerun", "exception"]
-REASONS_RESOLVED = [
-    "completed", "failed", "deadline-exceeded", "canceled", "claim-expired", "worker-shutdown",
-    "malformed-payload", "resource-unavailable", "internal-error", "intermittent-task",
-    "superseded",
-]
-PRIORITIES = ["highest", "very-high", "high", "medium", "low", "very-low", "lowest"]
-STORAGE_TYPES = ["s3", "object", "reference", "link", "error"]
 
 RUN_COLUMNS = ["runId", "state", "reasonCreated", "reasonResolved", "workerGroup", "workerId",
                "scheduled", "started", "resolved", "takenUntil", "waited", "ran"]
@@ -60,11 +52,11 @@ def _times(values: list[Any]) -> pd.Series:
     return parsed.dt.as_unit("ms")
 
 
-def _category(values: list[Any], categories: list[str]) -> pd.Series:
+def _category(values: list[Any], categories: Sequence[str]) -> pd.Series:
     known = set(categories)
     extra = sorted({v for v in values if isinstance(v, str) and v not in known})
     # Unknown values (the Queue may add reasons) get appended rather than silently dropped.
-    return pd.Series(pd.Categorical(values, categories=categories + extra))
+    return pd.Series(pd.Categorical(values, categories=[*categories, *extra]))
 
 
 def _strings(values: list[Any]) -> pd.Series:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tutorial_kit.mockctl import MockControl, MockOnlyError
+from tutorial_kit.vocabulary import RESOLVED_STATES
 
 #: The task queue the Taskcluster tutorial uses; the mock's shell engine serves it.
 TUTORIAL_TASK_QUEUE = "tutorial/docker-worker"
@@ -22,7 +23,7 @@ TASK_QUEUE_ENV = "TUTORIAL_KIT_TASK_QUEUE"
 #: The task queues of a deployment's built-in workers. They accept only an empty payload: the
 #: real service resolves any other payload ``exception`` / ``malformed-payload``.
 BUILTIN_QUEUES = ("built-in/succeed", "built-in/fail")
-RESOLVED = ("completed", "failed", "exception")
+RESOLVED = RESOLVED_STATES
 
 
 def scheduler_id() -> str:

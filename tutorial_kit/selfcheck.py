@@ -17,13 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tutorial_kit.vocabulary import PRIORITIES
+
 DEPLOYMENT_UNKNOWN = "deployment"
 PACKAGES = ("tutorial-kit", "httpx", "jupyterlab", "ipykernel", "ipywidgets", "pandas")
 # Scopes the lessons need on a real deployment, for the tutorial's task queue.
 LESSON_SCOPES = ("queue:create-task:lowest:tutorial/docker-worker",)
-# The Queue's priorities, highest first: createTask at one priority accepts the scope of that
-# priority or of any higher one.
-PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
 
 
 @dataclass
@@ -189,6 +188,7 @@ def _holds(held: list[str], scope: str) -> bool:
     prefix = "queue:create-task:"
     if scope.startswith(prefix):
         priority, _, task_queue = scope[len(prefix):].partition(":")
+        # createTask at one priority accepts the scope of that priority or of any higher one
         if priority in PRIORITIES and task_queue:
             higher = PRIORITIES[:PRIORITIES.index(priority) + 1]
             return any(satisfied(f"{prefix}{p}:{task_queue}") for p in higher)

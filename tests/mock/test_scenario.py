@@ -31,7 +31,7 @@ tasks:
 
 
 class Target:
-    """Anything with ``faults`` and ``clock`` can take a scenario."""
+    """A scenario arms faults and sets a clock."""
 
     def __init__(self) -> None:
         self.faults = Faults()
@@ -40,7 +40,7 @@ class Target:
 
 def test_yaml_scenario_arms_faults_and_sets_the_clock():
     target = Target()
-    result = Scenario.loads(LESSON).apply(target)
+    result = Scenario.loads(LESSON).apply(target.faults, target.clock)
     assert result["name"] == "flaky-queue"
     assert result["clock"]["speed"] == 60
     requests = result["faults"]["requests"]
@@ -62,12 +62,12 @@ def test_json_scenario_from_a_file_and_replace(tmp_path):
     path.write_text(json.dumps({"faults": [{"method": "task", "count": 1, "status": 503}],
                                 "clock": {"paused": True, "advance": "2 days"}}))
     before = target.clock.now()
-    result = Scenario.load(path).apply(target)
+    result = Scenario.load(path).apply(target.faults, target.clock)
     assert [f["method"] for f in result["faults"]["requests"]] == ["task"]  # ping replaced
     assert result["clock"]["paused"] is True
     assert (target.clock.now() - before).total_seconds() >= 2 * 86400
     kept = Scenario.from_data({"replace": False, "faults": [{"method": "ping", "status": 500}]})
-    kept.apply(target)
+    kept.apply(target.faults, target.clock)
     assert [f["method"] for f in target.faults.describe()["requests"]] == ["task", "ping"]
 
 
@@ -100,7 +100,7 @@ def test_a_bad_scenario_changes_nothing():
     scenario = Scenario(faults=[{"method": "status", "status": 500},
                                 {"method": "nope", "status": 500}])
     with pytest.raises(ScenarioError):
-        scenario.apply(target)
+        scenario.apply(target.faults, target.clock)
     assert [f["method"] for f in target.faults.describe()["requests"]] == ["ping"]
 
 
@@ -133,7 +133,7 @@ faults:
   - {{method: status, count: 2, status: 500}}
 tasks:
   - {{taskId: {task_id}, malformed: true}}
-""").apply(mock)
+""").apply(mock.faults, mock.clock)
     queue = Queue({"rootUrl": mock.root_url, "credentials": mock.credentials})
     now = mock.clock.now()
     queue.createTask(task_id, {

@@ -563,13 +563,15 @@ def test_shell_queues_are_configurable_and_checked(monkeypatch):
     from tutorial_kit.mock import start
     from tutorial_kit.mock.sim.workers import start_cluster
 
+    nowhere = {"clientId": "tutorial", "accessToken": "unused"}  # checked before any call
     with pytest.raises(ValueError, match="not a task queue id"):
-        start_cluster(object(), shell_queues=["no-slash"])
+        start_cluster("http://127.0.0.1:1", nowhere, shell_queues=["no-slash"])
     with pytest.raises(ValueError, match="belongs to the built-in workers"):
-        start_cluster(object(), shell_queues=["built-in/succeed"])
+        start_cluster("http://127.0.0.1:1", nowhere, shell_queues=["built-in/succeed"])
     monkeypatch.setenv("TUTORIAL_KIT_SHELL_QUEUES", "lesson/runner, lesson/other")
     mock = start(claim_wait=0.3, workers=False)
-    cluster = start_cluster(mock, builtin=False, concurrency=1)
+    cluster = start_cluster(mock.root_url, mock.credentials, clock=mock.clock,
+                            faults=mock.faults, builtin=False, concurrency=1)
     try:
         assert cluster.task_queues == ["lesson/runner", "lesson/other"]
         queue = client_for(mock)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tutorial_kit.vocabulary import RESOLVED_STATES
+
 from .base import Exercise, failed
 from .context import Context, log_time, payload_hint, run_outcome
 
@@ -39,7 +41,7 @@ def watch_a_failure(queue) -> Exercise:
             if not seen:
                 raise failed(f"{task_id} failed, but you have not read its status with `queue`",
                              hint=f"poll it: {_LOOP}")
-            if seen[-1] not in ("completed", "failed", "exception"):
+            if seen[-1] not in RESOLVED_STATES:
                 raise failed(f"{task_id} failed, but your last status read saw {seen[-1]}",
                              hint=f"don't stop after a fixed number of reads: {_LOOP}")
             return (f"{task_id} failed, and you watched it until it resolved "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tutorial_kit.client.errors import TaskclusterError
+from tutorial_kit.vocabulary import RESOLVED_STATES
 
 from .base import Exercise, failed
 from .context import Context, run_outcome
@@ -24,7 +25,7 @@ def hello_artifact(queue) -> Exercise:
         task_id = ctx.attempt(given)
         status = ctx.queue.status(task_id)["status"]
         last = status["runs"][-1] if status["runs"] else {}
-        if status["state"] not in ("completed", "failed", "exception"):
+        if status["state"] not in RESOLVED_STATES:
             raise failed(f"your latest task {task_id} is still {status['state']}",
                          hint=f"wait for it: tk.lessons.wait_resolved(queue, {task_id!r})")
         artifacts = {a["name"]: a for a in ctx.queue.listLatestArtifacts(task_id)["artifacts"]}

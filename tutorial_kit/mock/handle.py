@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Self
 
+from tutorial_kit.api import BY_NAME
+
+from .model.call import Call
+from .model.errors import QueueError
+from .security.auth import Caller
 from .web.requestlog import RequestLog
 
 if TYPE_CHECKING:
     from .model.contract import QueueModel
     from .sim.faults import Faults
     from .web.app import QueueApp
+    from .security.sandbox import Unsandboxed
+    from .sim.workers import Cluster
 
 log = logging.getLogger("tutorial_kit.mock")
 
@@ -86,3 +94,37 @@ async def tick_forever(backend: QueueModel, app: QueueApp) -> None:
                 log.exception("backend.tick() failed")
     finally:
         remove()
+
+
+def task_state_reader(backend: Any) -> Callable[[str], str | None]:
+    """A task's state (None: no such task), asked of the model's ``status`` method as the API
+    would answer it: the faults use it so the crash button never arms a crash for a later run
+    of a task that is over. The wiring hands it to the faults; workers never read the model."""
+    entry = BY_NAME["status"]
+    caller = Caller(None, ())  # status needs no scopes
+
+    def task_state(task_id: str) -> str | None:
+        call = Call(entry=entry, params={"taskId": task_id}, query={}, body=None, caller=caller,
+                    root_url="")
+        try:
+            reply = backend.status(call)
+        except QueueError as error:
+            if error.code == "ResourceNotFound":
+                return None
+            raise
+        return reply.body["status"]["state"]
+
+    return task_state
+
+
+def start_workers(mock: MockHandle, *, shell_queues: Iterable[str] | None = None,
+                  builtin: bool = True, sandbox: Unsandboxed | None = None) -> Cluster:
+    """Start the simulated cluster (``sim.workers``) beside a running mock. The workers get the
+    rootUrl and credentials to call the Queue API with, the mock's clock and faults; the faults
+    get the task state reader (see :func:`task_state_reader`)."""
+    from .sim.workers import start_cluster
+
+    cluster = start_cluster(mock.root_url, mock.credentials, clock=mock.clock, faults=mock.faults,
+                            shell_queues=shell_queues, builtin=builtin, sandbox=sandbox)
+    cluster.faults.task_state = task_state_reader(mock.backend)
+    return cluster

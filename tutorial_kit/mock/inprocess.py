@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .handle import MockHandle, tick_forever
+from .handle import MockHandle, start_workers, tick_forever
 
 if TYPE_CHECKING:
     from .web.app import QueueApp
@@ -208,7 +208,9 @@ class InProcessMock(MockHandle):
         if workers:
             from .sim.workers.inprocess import BuiltinWorkers
 
-            self.cluster = self.app.services.cluster = BuiltinWorkers(self)
+            self.cluster = self.app.services.cluster = BuiltinWorkers(
+                faults=self.faults, client=lambda: self.async_queue(maxRetries=0),
+                closed=lambda: self.app.closed)
             for coro, name in self.cluster.loops():
                 self._spawn(coro, name)
             if self._own_loop:
@@ -218,12 +220,12 @@ class InProcessMock(MockHandle):
     def _start_shell(self, shell_queues: Any) -> None:
         """The shell engine, where threads and subprocesses exist (it runs task commands in
         them): its workers' clients reach this mock by rootUrl through the transport registry."""
-        from .sim.workers import _shell_queues, start_cluster
+        from .sim.workers import _shell_queues
 
         try:
             if not _shell_queues(shell_queues):
                 return
-            self.cluster.shell = start_cluster(self, shell_queues=shell_queues, builtin=False)
+            self.cluster.shell = start_workers(self, shell_queues=shell_queues, builtin=False)
             self.app.services.livelogs = self.cluster.shell.context.livelogs
         except Exception as exc:  # the queue and the built-in workers stay usable
             self.cluster_error = exc

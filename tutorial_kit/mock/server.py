@@ -8,7 +8,8 @@ a daemon thread, and returns once the server accepts connections::
 
 A ticker on the server's loop runs the model's resolvers (claim expiry, deadlines) every 100 ms of
 real time and at once whenever the mock's clock is moved. With ``workers=True`` the simulated
-cluster (``tutorial_kit.mock.sim.workers.start_cluster``) starts beside it when it is installed.
+cluster (``tutorial_kit.mock.sim.workers.start_cluster``, through ``handle.start_workers``)
+starts beside it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .web.app import QueueApp
 from .security.auth import Authenticator
 from .security.credentials import (Client, issue_temporary_credentials, make_clients,
                                     new_access_token)
-from .handle import MockHandle, tick_forever
+from .handle import MockHandle, start_workers, tick_forever
 from .web.protocols import http_protocol
 
 if TYPE_CHECKING:
@@ -197,17 +198,12 @@ def start(*, host: str = "127.0.0.1", port: int = 0, db: str | os.PathLike[str] 
 
     if workers:
         try:
-            from .sim.workers import start_cluster
-        except ImportError:
-            start_cluster = None
-        if start_cluster is not None:
-            try:
-                mock.cluster = start_cluster(mock, shell_queues=shell_queues, sandbox=sandbox)
-                app.services.cluster = mock.cluster
-                app.services.livelogs = mock.cluster.context.livelogs
-            except Exception as exc:  # the queue itself stays usable without its workers
-                mock.cluster_error = exc
-                log.warning("the mock cluster did not start: %s", exc, exc_info=True)
+            mock.cluster = app.services.cluster = start_workers(mock, shell_queues=shell_queues,
+                                                                sandbox=sandbox)
+            app.services.livelogs = mock.cluster.context.livelogs
+        except Exception as exc:  # the queue itself stays usable without its workers
+            mock.cluster_error = exc
+            log.warning("the mock cluster did not start: %s", exc, exc_info=True)
     return mock
 
 

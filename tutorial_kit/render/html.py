@@ -16,6 +16,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from tutorial_kit.vocabulary import RESOLVED_STATES
+
 #: Text + icon for every task/run state, so a state is never told by colour alone.
 STATE_ICONS: dict[str, str] = {
     "unscheduled": "○",
@@ -25,7 +27,6 @@ STATE_ICONS: dict[str, str] = {
     "failed": "✖",
     "exception": "⚠",
 }
-RESOLVED_STATES = frozenset({"completed", "failed", "exception"})
 
 
 def esc(value: Any) -> str:

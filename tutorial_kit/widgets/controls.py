@@ -18,11 +18,11 @@ import traitlets
 from tutorial_kit.mock.sim.faults import describe_lines
 from tutorial_kit.mockctl import MockControl, MockOnlyError, root_url_of
 from tutorial_kit.render import html as H
+from tutorial_kit.vocabulary import CRASH_MODES
 
 from ._client import describe_error
 from ._refresh import Refresher
 
-CRASH_MODES = ("claim-expired", "worker-shutdown")
 SPEEDS = (("×1 (real time)", 1.0), ("×10", 10.0), ("×60 (a minute a second)", 60.0),
           ("×600", 600.0))
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from tutorial_kit.vocabulary import EXCEPTION_REASONS
+
 from . import lifecycle
 from .call import Call, Reply
 from .clock import Clock, to_pg
@@ -250,8 +252,7 @@ class Claims:
     def reportException(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         reason = body.get("reason")
-        allowed = ("worker-shutdown", "malformed-payload", "resource-unavailable",
-                   "internal-error", "intermittent-task")
+        allowed = EXCEPTION_REASONS
         if reason not in allowed:
             raise input_error(f"`reason` must be one of {', '.join(allowed)}.")
         return self._report(call, lambda rec, runId, now:

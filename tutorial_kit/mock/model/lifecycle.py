@@ -18,18 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import to_pg
-
 from tutorial_kit.dates import parse_date, to_json
+from tutorial_kit.vocabulary import PRIORITIES, RESOLVED_STATES, RETRY_REASONS, UNRESOLVED_STATES
+
+from .clock import to_pg
 from .errors import QueueError, conflict, not_found
 
-PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
-RESOLVED_STATES = frozenset({"completed", "failed", "exception"})
-UNRESOLVED_STATES = frozenset({"unscheduled", "pending", "running"})
-#: Resolution reasons that add a retry run (while retries last) -> the new run's reasonCreated.
-#: (``claim-expired`` comes only from the claim resolver; the report schema refuses it.)
-RETRY_REASONS = {"worker-shutdown": "retry", "intermittent-task": "task-retry",
-                 "claim-expired": "retry"}
 MAX_RUNS = 50
 
 RUN_KEYS = ("runId", "state", "reasonCreated", "reasonResolved", "workerGroup", "workerId",

@@ -140,11 +140,11 @@ def normalize_definition(taskId: str, body: Any, now: datetime, *,
 def check_shapes(body: dict[str, Any]) -> None:
     """What the input schema guarantees, checked again so a body that skipped validation gets
     a clear 400 rather than a crash further down."""
-    from .lifecycle import PRIORITIES
+    from tutorial_kit.vocabulary import PRIORITIES, REQUIRES
 
     if body.get("priority") not in PRIORITIES:
         raise input_error(f"`priority` must be one of {', '.join(PRIORITIES)}.")
-    if body.get("requires") not in ("all-completed", "all-resolved"):
+    if body.get("requires") not in REQUIRES:
         raise input_error("`requires` must be all-completed or all-resolved.")
     retries = body.get("retries")
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 49:

@@ -38,7 +38,6 @@ import subprocess
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 #: Where the task directory appears inside the sandbox (working directory and $HOME).
 TASK_DIR = "/task"
@@ -82,6 +81,8 @@ class Unsandboxed:
 
     kind = "none"
     description = "no sandbox: commands run as this machine's user"
+    #: the uid commands run as, when the sandbox drops to another user (None: this one)
+    drop_to: int | None = None
 
     def prepare(self, task_dir: pathlib.Path) -> None:
         """Nothing to do: the command runs in the task directory as it is."""
@@ -342,13 +343,13 @@ def find_bwrap() -> str | None:
         "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None)
 
 
-def work_root(sandbox: Any) -> str | None:
+def work_root(sandbox: Unsandboxed) -> str | None:
     """Where the cluster's run directories may go for ``sandbox`` (None: the default temporary
     directory). bubblewrap opens a task directory as the sandbox's user, so when it drops to
     ``nobody`` every directory above must let others pass (a private ``$TMPDIR`` does not)."""
     import tempfile
 
-    if getattr(sandbox, "drop_to", None) is None:
+    if sandbox.drop_to is None:
         return None
     here = pathlib.Path(tempfile.gettempdir()).resolve()
     if all(part.stat().st_mode & 0o001 for part in [here, *here.parents]):
@@ -376,7 +377,7 @@ def probe(sandbox: BwrapSandbox) -> str | None:
     return None
 
 
-def classroom_sandbox(*, allow_unsandboxed: bool = False) -> Any:
+def classroom_sandbox(*, allow_unsandboxed: bool = False) -> Unsandboxed:
     """The sandbox a classroom runs learners' commands in.
 
     bubblewrap when it is installed and works here; otherwise :class:`Refusing` (with why and how

@@ -34,20 +34,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tutorial_kit.api import BY_NAME
+from tutorial_kit.vocabulary import CRASH_MODES, ERROR_ARTIFACT_REASONS, RESOLVED_STATES
 
 from tutorial_kit.mock.model.errors import STATUS_BY_CODE, QueueError
 
 #: A method name that matches every API method.
 ANY_METHOD = "*"
-#: Crash modes: the claim lapses (no more reclaims) or the worker reports `worker-shutdown`.
-CRASH_MODES = ("claim-expired", "worker-shutdown")
-#: The reasons an error artifact may give (post-artifact-request.json).
-ERROR_ARTIFACT_REASONS = (
-    "file-missing-on-worker",
-    "invalid-resource-on-worker",
-    "too-large-file-on-worker",
-    "file-not-readable-on-worker",
-)
 _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()
                    if code not in ("InvalidRequestArguments", "InputValidationError", "InputError")}
 
@@ -293,7 +285,7 @@ class Faults:
         state = self.task_state(task_id) if self.task_state else "pending"
         if state is None:
             raise FaultError(f"there is no task {task_id}")
-        if state in ("completed", "failed", "exception"):
+        if state in RESOLVED_STATES:
             raise FaultError(f"task {task_id} is {state}: no run of it is going on, so there is "
                              "no worker to crash (rerun it first)")
         rule = self.crash_when_running(task_id, mode, after=after)

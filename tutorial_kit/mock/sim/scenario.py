@@ -27,8 +27,8 @@ A scenario is a JSON or YAML document::
 hits one run). Everything is checked before anything is applied, so a bad file changes nothing
 and the error says which entry is wrong.
 
-Use it from Python with ``Scenario.load("lesson.yaml").apply(mock)`` or over HTTP with
-``POST /mock/v1/scenario`` (the file as the body).
+Use it from Python with ``Scenario.load("lesson.yaml").apply(mock.faults, mock.clock)`` or over
+HTTP with ``POST /mock/v1/scenario`` (the file as the body).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -48,6 +48,20 @@ _TOP_KEYS = {"name", "description", "replace", "clock", "faults", "tasks"}
 _CLOCK_KEYS = {"speed", "paused", "advance"}
 _FAULT_KEYS = {"method", "count", "status", "latency"}
 _TASK_KEYS = {"taskId", "taskQueueId", "count", "malformed", "crash", "errorArtifact"}
+
+
+class ScenarioClock(Protocol):
+    """What a scenario's ``clock`` section drives: the mock's ``model.clock.Clock``."""
+
+    def set_speed(self, factor: float) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def advance(self, delta: timedelta) -> Any: ...
+
+    def state(self) -> dict[str, Any]: ...
 
 
 class ScenarioError(ValueError):
@@ -139,7 +153,7 @@ class Scenario:
         return scenario
 
     # -- applying ----------------------------------------------------------------------------
-    def _plan(self, faults: Faults, clock: Any) -> list[Callable[[], Any]]:
+    def _plan(self, faults: Faults, clock: ScenarioClock | None) -> list[Callable[[], Any]]:
         """Check every entry and return the actions that apply it (on `faults` and `clock`)."""
         actions: list[Callable[[], Any]] = []
         try:
@@ -208,16 +222,14 @@ class Scenario:
             raise ScenarioError(f"{where} arms nothing: give malformed, crash or errorArtifact")
         return self._armed(faults, specs, where)
 
-    def apply(self, target: Any) -> dict[str, Any]:
-        """Arm the scenario on a mock queue (anything with ``faults`` and ``backend.clock``).
+    def apply(self, faults: Faults | None, clock: ScenarioClock | None = None) -> dict[str, Any]:
+        """Arm the scenario on a mock queue's `faults`, and set its `clock` (the mock's
+        ``clock``; needed only when the scenario has a ``clock`` section).
 
         Returns what is armed afterwards (``Faults.describe()``) and the clock's state.
         """
-        faults = target if isinstance(target, Faults) else getattr(target, "faults", None)
         if faults is None:
             raise ScenarioError("this mock queue has no fault injection (no .faults)")
-        clock = getattr(getattr(target, "backend", None), "clock", None) or \
-            getattr(target, "clock", None)
         if self.clock and clock is None:
             raise ScenarioError("the scenario sets the clock, but this target has none")
         actions = self._plan(faults, clock)
@@ -226,6 +238,6 @@ class Scenario:
         for action in actions:
             action()
         result: dict[str, Any] = {"name": self.name, "faults": faults.describe()}
-        if clock is not None and hasattr(clock, "state"):
+        if clock is not None:
             result["clock"] = clock.state()
         return result

@@ -31,12 +31,12 @@ from datetime import datetime
 from typing import Any
 
 from tutorial_kit.dates import to_json
+from tutorial_kit.vocabulary import TASK_STATES
 
 log = logging.getLogger("tutorial_kit.mock.dashboard")
 
 #: The prefix of a learner's clientId (``classroom.enroll``).
 LEARNER_PREFIX = "classroom/"
-STATES = ("unscheduled", "pending", "running", "completed", "failed", "exception")
 RECENT_ERRORS = 5
 TASKS_SHOWN = 20
 
@@ -204,7 +204,7 @@ def summarize(learners: Iterable[str], state: Mapping[str, Any], progress: Progr
         last = facts.get("lastCall")
         lesson = facts.get("lesson")
         rows[name] = {"learner": name, "clientId": LEARNER_PREFIX + name,
-                      "tasks": {s: 0 for s in STATES}, "taskCount": 0, "recentTasks": [],
+                      "tasks": {s: 0 for s in TASK_STATES}, "taskCount": 0, "recentTasks": [],
                       "lesson": lesson, "lessonTitle": LESSON_TITLES.get(lesson)
                       if lesson is not None else None,
                       "lastCall": last, "lastCallAgo": _ago(now, last["time"]) if last else None,

@@ -1,6 +1,7 @@
 """The simulated cluster: workers that claim and run the mock queue's tasks.
 
-``start_cluster(mock)`` starts, beside a running mock queue:
+``start_cluster(root_url, credentials, clock=..., faults=...)`` starts, beside a running mock
+queue:
 
 * the built-in workers ``built-in/succeed`` and ``built-in/fail`` (``builtin``), which resolve at
   once, as a real deployment's do;
@@ -23,19 +24,21 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
 
 from tutorial_kit.api import PARAM_PATTERNS
-from tutorial_kit.mock.sim.faults import CRASH_MODES, FaultError, Faults
+from tutorial_kit.mock.model.livelog import LiveLogs
+from tutorial_kit.mock.security.sandbox import Unsandboxed
+from tutorial_kit.mock.security.sandbox import work_root as sandbox_work_root
+from tutorial_kit.mock.sim.faults import FaultError, Faults
+from tutorial_kit.vocabulary import CRASH_MODES
 
 from .builtin import BUILTIN_QUEUES, BuiltinEngine
-from .claim import WallClock, close_quietly, make_queue, transport
-from tutorial_kit.mock.model.livelog import LiveLogs, livelog_path
-from tutorial_kit.mock.security.sandbox import Unsandboxed
+from .claim import SimClock, WallClock, close_quietly, make_queue, transport
+from .context import ClusterContext, CrashError
 from .shell import DEFAULT_CONCURRENCY, DEFAULT_TASK_QUEUES, ShellEngine
 
 #: Comma-separated task queues for the shell engine (what `--shell-queue` would set).
@@ -47,34 +50,6 @@ LOOP_GRACE = 0.5
 
 __all__ = ["Cluster", "ClusterContext", "CrashError", "start_cluster", "DEFAULT_TASK_QUEUES",
            "BUILTIN_QUEUES"]
-
-
-class CrashError(LookupError):
-    """No worker of the cluster is running that task (nothing to crash)."""
-
-
-@dataclass
-class ClusterContext:
-    """What every engine of one cluster shares."""
-
-    root_url: str
-    queue: Any  # the cluster's own client (claimWork; built-in reports)
-    clock: Any
-    faults: Faults
-    livelogs: LiveLogs
-    runs_dir: pathlib.Path
-    http: httpx.Client  # plain HTTP for artifact PUTs
-    stopping: threading.Event = field(default_factory=threading.Event)
-    #: where the shell engine runs commands (``sandbox``): as this user, in bubblewrap, or not
-    sandbox: Any = field(default_factory=Unsandboxed)
-
-    def livelog_url(self, task_id: str, run_id: int) -> str:
-        return self.root_url + livelog_path(task_id, run_id)
-
-    def now_json(self) -> str:
-        from tutorial_kit.dates import to_json
-
-        return to_json(self.clock.now())
 
 
 class Cluster:
@@ -203,53 +178,48 @@ def _shell_queues(given: Iterable[str] | None) -> list[str]:
     return queues
 
 
-def start_cluster(mock: Any, *, shell_queues: Iterable[str] | None = None,
+def start_cluster(root_url: str, credentials: Mapping[str, str], *,
+                  clock: SimClock | None = None, faults: Faults | None = None,
+                  shell_queues: Iterable[str] | None = None,
                   concurrency: int = DEFAULT_CONCURRENCY, builtin: bool = True,
-                  work_root: str | pathlib.Path | None = None, sandbox: Any = None) -> Cluster:
+                  work_root: str | pathlib.Path | None = None,
+                  sandbox: Unsandboxed | None = None) -> Cluster:
     """Start the built-in workers and the shell engine against a running mock queue.
 
-    `mock` needs ``root_url`` and ``credentials`` (a client allowed ``claimWork`` on the
-    cluster's task queues); its ``backend.clock`` times the reclaims and its ``faults`` (a
-    :class:`~tutorial_kit.mock.sim.faults.Faults`) feed the task faults. `shell_queues` replaces
-    the shell engine's task queues (default: ``$TUTORIAL_KIT_SHELL_QUEUES``, comma-separated,
-    else ``DEFAULT_TASK_QUEUES``); `concurrency` is how many runs it executes at once per
-    task queue; `work_root` is where run directories and logs go (a fresh temporary directory by
-    default, removed on stop); `sandbox` is where the shell engine runs commands (default
-    :class:`~.sandbox.Unsandboxed`, as this user; a classroom passes bubblewrap's, see
-    ``sandbox``).
+    The workers reach the queue at `root_url` with `credentials` (``clientId``/``accessToken``
+    of a client allowed ``claimWork`` on the cluster's task queues), through the Queue API only,
+    as ``tutorial-kit worker`` does on a real deployment. What they need beyond the API the
+    wiring hands them: `clock`, the mock's clock, times the reclaims (real time when None);
+    `faults`, the mock's :class:`~tutorial_kit.mock.sim.faults.Faults`, feeds the task faults
+    (a fresh, empty one when None). `shell_queues` replaces the shell engine's task queues
+    (default: ``$TUTORIAL_KIT_SHELL_QUEUES``, comma-separated, else ``DEFAULT_TASK_QUEUES``);
+    `concurrency` is how many runs it executes at once per task queue; `work_root` is where run
+    directories and logs go (a fresh temporary directory by default, removed on stop);
+    `sandbox` is where the shell engine runs commands (default
+    :class:`~tutorial_kit.mock.security.sandbox.Unsandboxed`, as this user; a classroom passes
+    bubblewrap's, see ``sandbox``).
     """
     queues = _shell_queues(shell_queues)
-    faults = getattr(mock, "faults", None)
     if faults is None:
         faults = Faults()
-    backend = getattr(mock, "backend", None)
-    clock = getattr(backend, "clock", None) or getattr(mock, "clock", None) or WallClock()
-    if work_root is None and sandbox is not None:
-        from tutorial_kit.mock.security.sandbox import work_root as sandbox_work_root
-
+    if clock is None:
+        clock = WallClock()
+    if sandbox is None:
+        sandbox = Unsandboxed()
+    elif work_root is None:
         work_root = sandbox_work_root(sandbox)
     root = pathlib.Path(tempfile.mkdtemp(prefix="tutorial-kit-cluster-", dir=work_root))
     (root / "runs").mkdir()
     (root / "logs").mkdir()
-    credentials = mock.credentials
-    if not isinstance(credentials, dict):
-        credentials = {"clientId": credentials.clientId, "accessToken": credentials.accessToken}
+    credentials = {"clientId": credentials["clientId"], "accessToken": credentials["accessToken"]}
     context = ClusterContext(
-        root_url=mock.root_url.rstrip("/"),
-        queue=make_queue(mock.root_url, credentials),
+        root_url=root_url.rstrip("/"),
+        queue=make_queue(root_url, credentials),
         clock=clock, faults=faults, livelogs=LiveLogs(root / "logs"), runs_dir=root / "runs",
         http=httpx.Client(timeout=60.0, transport=transport()),
-        sandbox=sandbox if sandbox is not None else Unsandboxed())
+        sandbox=sandbox)
     if context.sandbox.kind == "bwrap":
         root.chmod(0o711)  # a dropped sandbox user must reach its own run directory
         (root / "runs").chmod(0o711)
-    store = getattr(backend, "store", None)
-    if store is not None and hasattr(backend, "get_status"):
-        def task_state(task_id: str) -> str | None:
-            with store.read() as conn:
-                status = backend.get_status(conn, task_id)
-            return status["state"] if status else None
-
-        faults.task_state = task_state
     return Cluster(context, root, shell_queues=queues, concurrency=concurrency,
                    builtin=builtin).start()

@@ -11,14 +11,12 @@ lessons work on them too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import uploads
 from .claim import ClaimLoop, WorkerIdentity, log
+from .context import ClusterContext
 from .payloads import INJECTED_MALFORMED, MALFORMED_ARTIFACT
-
-if TYPE_CHECKING:
-    from . import ClusterContext
 
 #: task queue -> how its worker resolves every run
 BUILTIN_QUEUES = {"built-in/succeed": "completed", "built-in/fail": "failed"}
@@ -62,7 +60,7 @@ def plan_run(claim: dict[str, Any], faults: Any, outcome: str) -> RunPlan:
 class BuiltinEngine:
     """One claim loop per built-in task queue."""
 
-    def __init__(self, context: "ClusterContext"):
+    def __init__(self, context: ClusterContext):
         self.context = context
         self.loops: list[ClaimLoop] = []
         self.resolved = 0

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -60,8 +60,22 @@ def parse_instant(text: str) -> datetime:
     return parse_date(text)
 
 
+class SimClock(Protocol):
+    """The time the workers keep: the mock's ``model.clock.Clock`` (simulated: scaled, paused,
+    advanced), or real time (:class:`WallClock`) where none is given."""
+
+    def now(self) -> datetime: ...
+
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per real second."""
+        ...
+
+
 class WallClock:
     """Stands in for the mock's clock where none is given (real time)."""
+
+    speed = 1.0
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
@@ -150,7 +164,7 @@ class HeldClaim:
     POLL = 0.1  # real seconds between looks at the clock
     REAL_MARGIN = 1.0  # ... and reclaim when less than this many real seconds are left
 
-    def __init__(self, claim: dict[str, Any], root_url: str, clock: Any, *,
+    def __init__(self, claim: dict[str, Any], root_url: str, clock: SimClock | None, *,
                  on_lost: Callable[[str], None]):
         self.task_id: str = claim["status"]["taskId"]
         self.run_id: int = claim["runId"]
@@ -198,7 +212,7 @@ class HeldClaim:
     def _due(self) -> bool:
         left = (self.taken_until - self.clock.now()).total_seconds()
         # on a fast clock the share alone may leave too little real time for the call
-        speed = getattr(self.clock, "speed", 1.0) or 1.0
+        speed = self.clock.speed or 1.0
         return left < self._span * self.RECLAIM_AT or left / speed < self.REAL_MARGIN
 
     def _reclaim_loop(self) -> None:

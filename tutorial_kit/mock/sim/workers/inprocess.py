@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from .builtin import BUILTIN_QUEUES, CAPACITY, WORKER_GROUP, plan_run
+from .context import CrashError
+
+if TYPE_CHECKING:
+    from tutorial_kit.mock.sim.faults import Faults
 
 log = logging.getLogger("tutorial_kit.mock.sim.workers")
 #: Real seconds to wait after a failed claimWork (injected 500s) before asking again.
@@ -24,9 +28,14 @@ CLAIM_ERROR_PAUSE = 0.5
 class BuiltinWorkers:
     """``built-in/succeed`` and ``built-in/fail`` for an :class:`InProcessMock`."""
 
-    def __init__(self, mock: Any) -> None:
-        self.mock = mock
-        self.faults = mock.faults
+    def __init__(self, *, faults: Faults, client: Callable[[], Any],
+                 closed: Callable[[], bool]) -> None:
+        """`client` makes the workers' ``AsyncQueue`` (on the mock's loop, where it is used; it
+        reaches the mock through the Queue API only); `closed` says when the mock is stopping;
+        `faults` feeds the task faults. The wiring (``mock/inprocess.py``) hands them over."""
+        self.faults = faults
+        self._make_client = client
+        self._closed = closed
         self.resolved = 0
         self._queue: Any = None
         self.shell: Any = None  # the shell engine's workers.Cluster, where it runs
@@ -42,20 +51,20 @@ class BuiltinWorkers:
 
     def _client(self) -> Any:
         if self._queue is None:  # made on the mock's loop, where it is used
-            self._queue = self.mock.async_queue(maxRetries=0)
+            self._queue = self._make_client()
         return self._queue
 
     async def _claim_loop(self, task_queue_id: str, outcome: str) -> None:
         queue = self._client()
         body = {"tasks": CAPACITY, "workerGroup": WORKER_GROUP,
                 "workerId": task_queue_id.split("/")[1]}
-        while not self.mock.app.closed:
+        while not self._closed():
             try:
                 claims = (await queue.claimWork(task_queue_id, body) or {}).get("tasks", [])
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if self.mock.app.closed:
+                if self._closed():
                     return
                 log.warning("claimWork on %s failed: %s", task_queue_id, error)
                 await asyncio.sleep(CLAIM_ERROR_PAUSE)
@@ -108,8 +117,6 @@ class BuiltinWorkers:
         return self.shell.running() if self.shell is not None else []
 
     def crash(self, task_id: str, mode: str = "claim-expired", **kwargs: Any) -> dict[str, Any]:
-        from . import CrashError
-
         if self.shell is not None:
             return self.shell.crash(task_id, mode, **kwargs)
         raise CrashError(f"no worker of the in-process mock is running task {task_id}: it has "

@@ -39,6 +39,7 @@ from tutorial_kit.api import BY_NAME
 
 from . import uploads
 from .claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
+from .context import ClusterContext
 from .payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
                        RunPlan, parse_payload)
 from .run_steps import (MAX_DIRECTORY_FILES, publish_declared, report_resolution, resolution,
@@ -46,8 +47,6 @@ from .run_steps import (MAX_DIRECTORY_FILES, publish_declared, report_resolution
 
 if TYPE_CHECKING:
     from tutorial_kit.mock.sim.faults import TaskFaults
-
-    from . import ClusterContext
 
 #: The task queues the tutorials send their tasks to.
 DEFAULT_TASK_QUEUES = ("aws-provisioner-v1/tutorial", "tutorial/docker-worker")
@@ -63,7 +62,7 @@ PREFIX = "[tutorial-kit]"
 class ShellEngine:
     """Claim loops for the configured task queues, and the runs they are executing."""
 
-    def __init__(self, context: "ClusterContext", task_queues: list[str],
+    def __init__(self, context: ClusterContext, task_queues: list[str],
                  concurrency: int = DEFAULT_CONCURRENCY):
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
@@ -157,7 +156,7 @@ class ShellEngine:
 class ShellRun:
     """One claimed run, from claim to resolution (or crash)."""
 
-    def __init__(self, context: "ClusterContext", claim: dict[str, Any]):
+    def __init__(self, context: ClusterContext, claim: dict[str, Any]):
         self.context = context
         self.held = HeldClaim(claim, context.root_url, context.clock,
                               on_lost=lambda why: self.interrupt("lost"))

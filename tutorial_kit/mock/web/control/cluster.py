@@ -50,7 +50,7 @@ def cluster_routes(plane: ControlPlane) -> list[BaseRoute]:
     def scenario(_r: Request, raw: bytes) -> Any:
         if not raw.strip():
             raise ScenarioError("send the scenario (JSON or YAML) as the request body")
-        return Scenario.loads(raw).apply(plane.services)
+        return Scenario.loads(raw).apply(plane.services.faults, plane.services.backend.clock)
 
     return [
         plane.route("/cluster", "cluster", cluster_info, ["GET"]),
