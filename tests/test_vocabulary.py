@@ -70,7 +70,7 @@ def test_derived_sets_follow_the_state_machine():
 def test_users_take_the_vocabulary_from_one_place():
     """The modules that show or check a vocabulary hold the very same objects."""
     from tutorial_kit import frames, lessons, selfcheck
-    from tutorial_kit.inspector import dashboard
+    from tutorial_kit.mock.web import dashboard
     from tutorial_kit.mock.model import lifecycle
     from tutorial_kit.mock.sim import faults
     from tutorial_kit.render import html
