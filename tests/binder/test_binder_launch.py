@@ -12,7 +12,8 @@ run the lessons under ``binder/start`` (nbval instead of the notebook server). T
 copied first, because postBuild builds in the source tree and start keeps its state under $HOME,
 which on Binder is the repository.
 
-The pip cache is shared with the rest of the machine, so only the first run downloads. Everything
+The installs go through uv where the test tools brought it (tests/venv_install.py), whose wheel
+cache is shared with the rest of the machine, so only the first run downloads. Everything
 ``binder/start`` launches lives in its own process group, killed when each launch is done.
 """
 
@@ -38,6 +39,8 @@ import httpx
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from venv_install import pip_install
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
@@ -207,14 +210,13 @@ def binder_image(tmp_path_factory: pytest.TempPathFactory) -> BinderImage:
     # conda installed exactly these).
     base_pins = repo2docker_base(version, base, env)
     image.base = {canonicalize_name(p.split("==")[0]): p.split("==")[1] for p in base_pins}
-    done = _run([vpython, "-m", "pip", "install", "--quiet", "--no-deps", *base_pins], cwd=base,
+    done = _run(pip_install(vpython, "--quiet", "--no-deps", *base_pins), cwd=base,
                 env=env, timeout=PIP_TIMEOUT, what="installing repo2docker's base")
     if done.returncode != 0:
         _unavailable(f"installing repo2docker's base pins failed: {done.stderr[-1500:]}")
 
     # Then what Binder installs on top, as repo2docker runs it.
-    pip = [vpython, "-m", "pip", "install", "--quiet", "-r",
-           str(repo / "binder" / "requirements.txt")]
+    pip = pip_install(vpython, "--quiet", "-r", str(repo / "binder" / "requirements.txt"))
     done = _run(pip, cwd=repo, env=env, timeout=PIP_TIMEOUT, what="pip install -r requirements")
     if done.returncode != 0:
         _unavailable(f"pip install -r binder/requirements.txt failed: {done.stderr[-1500:]}")
@@ -235,7 +237,7 @@ def binder_image(tmp_path_factory: pytest.TempPathFactory) -> BinderImage:
     # that the repository's pytest settings bound every notebook); after the checks above.
     tools = [f"{name}=={importlib.metadata.version(name)}"
              for name in ("pytest", "pytest-timeout", "nbval")]
-    done = _run([vpython, "-m", "pip", "install", "--quiet", *tools], cwd=base, env=env,
+    done = _run(pip_install(vpython, "--quiet", *tools), cwd=base, env=env,
                 timeout=PIP_TIMEOUT, what="pip install test tools")
     assert done.returncode == 0, done.stderr[-1500:]
 
