@@ -25,7 +25,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[lab]'
 	touch $@
 
+# The test tools bring uv (tests/venv_install.py); it installs the rest from its wheel cache in
+# seconds where pip, which keeps no cache these machines reuse, took half a minute. pip when the
+# uv step fails (say, no wheel of uv for this platform).
 $(TEST_STAMP): pyproject.toml | $(PY)
+	( $(PIP) install --quiet 'uv>=0.13' && \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) --system-certs -e '.[lab,test]' ) || \
 	$(PIP) install --quiet -e '.[lab,test]'
 	touch $(STAMP) $@
 
