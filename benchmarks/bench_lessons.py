@@ -37,7 +37,10 @@ _DURATION = re.compile(r"^([\d.]+)s (setup|call|teardown)\s+(\S+)::Cell (\d+)$")
 
 def nbval(paths: list[str]) -> tuple[float, str, list[tuple[float, str, str, int]]]:
     """(wall seconds, pytest's summary line, [(seconds, phase, notebook, cell)])."""
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+    # -c: the project's pytest settings for both sides; the one-cell notebooks live outside the
+    # checkout, where pytest would otherwise run them with no settings at all.
+    argv = [sys.executable, "-m", "pytest", "-q", "-c", str(ROOT / "pyproject.toml"),
+            "-p", "no:cacheprovider", "--nbval-lax",
             "--nbval-sanitize-with", str(ROOT / "notebooks" / "sanitize.cfg"),
             "--durations=0", "--durations-min=0", *paths]
     env = {k: v for k, v in os.environ.items()
