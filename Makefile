@@ -25,7 +25,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[lab]'
 	touch $@
 
+# The test tools bring uv (tests/venv_install.py); it installs the rest from its wheel cache in
+# seconds where pip, which keeps no cache these machines reuse, took half a minute. pip when the
+# uv step fails (say, no wheel of uv for this platform).
 $(TEST_STAMP): pyproject.toml | $(PY)
+	( $(PIP) install --quiet 'uv>=0.13' && \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) --system-certs -e '.[lab,test]' ) || \
 	$(PIP) install --quiet -e '.[lab,test]'
 	touch $(STAMP) $@
 
@@ -53,12 +58,15 @@ chromium:
 	fi
 
 # One pytest worker per core (pytest-xdist); --dist loadfile keeps each test module and each
-# notebook (its cells run in order, in one kernel) on one worker.
+# notebook (its cells run in order, in one kernel) on one worker; --no-loadscope-reorder keeps
+# tests/conftest.py's order (modules with slow tests first).
+# PYTHONDONTWRITEBYTECODE= : the suite starts hundreds of Python processes (kernels, servers,
+# CLIs); where the environment says not to write bytecode, each would compile tutorial_kit anew.
 test: $(TEST_STAMP) chromium
 	$(VENV)/bin/lint-imports --no-cache
-	TUTORIAL_KIT_SEED=20261128 $(PY) -m pytest -p no:cacheprovider tests notebooks \
+	PYTHONDONTWRITEBYTECODE= TUTORIAL_KIT_SEED=20261128 $(PY) -m pytest -p no:cacheprovider tests notebooks \
 	  --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --durations=15 \
-	  -n auto --dist loadfile
+	  -n auto --dist loadfile --no-loadscope-reorder
 
 test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -x -q tests -m "not browser"

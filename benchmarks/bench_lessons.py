@@ -6,6 +6,11 @@ kernel stop), each measured ``BENCH_ROUNDS`` (3) times in alternating rounds, th
 their ratio (target <= 1.5), then where the lessons' seconds go: per notebook the kernel start
 (nbval's setup of cell 0) and the cells, and the slowest cells, from pytest's durations.
 
+The package's bytecode is compiled first (``compileall``), as a learner's first kernel leaves it:
+where ``PYTHONDONTWRITEBYTECODE`` is set (as on the machines it was first run on) nothing would
+write it, and every lesson's kernel would compile ``tutorial_kit`` from source, a cost no
+learner pays twice and the one-cell notebooks never pay.
+
 Run: ``python -m benchmarks.bench_lessons``; ``BENCH_LESSONS_DIR`` names another folder of
 notebooks to time (say, lessons with a change under consideration, beside a copy of
 ``notebooks/conftest.py`` and ``sanitize.cfg``).
@@ -13,6 +18,7 @@ notebooks to time (say, lessons with a change under consideration, beside a copy
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import pathlib
@@ -31,7 +37,10 @@ _DURATION = re.compile(r"^([\d.]+)s (setup|call|teardown)\s+(\S+)::Cell (\d+)$")
 
 def nbval(paths: list[str]) -> tuple[float, str, list[tuple[float, str, str, int]]]:
     """(wall seconds, pytest's summary line, [(seconds, phase, notebook, cell)])."""
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+    # -c: the project's pytest settings for both sides; the one-cell notebooks live outside the
+    # checkout, where pytest would otherwise run them with no settings at all.
+    argv = [sys.executable, "-m", "pytest", "-q", "-c", str(ROOT / "pyproject.toml"),
+            "-p", "no:cacheprovider", "--nbval-lax",
             "--nbval-sanitize-with", str(ROOT / "notebooks" / "sanitize.cfg"),
             "--durations=0", "--durations-min=0", *paths]
     env = {k: v for k, v in os.environ.items()
@@ -69,6 +78,7 @@ def one_cell_notebooks(folder: pathlib.Path, count: int) -> list[str]:
 def main() -> None:
     folder = pathlib.Path(os.environ.get("BENCH_LESSONS_DIR") or ROOT / "notebooks")
     lessons = sorted(str(p) for p in folder.glob("*.ipynb"))
+    compileall.compile_dir(ROOT / "tutorial_kit", quiet=1)
     lesson_runs, baseline_runs = [], []
     last_cells: list[tuple[float, str, str, int]] = []
     summary = ""

@@ -54,3 +54,19 @@ def oracle_schemas() -> pathlib.Path:
 def golden_traces() -> pathlib.Path:
     """../shared/golden-traces: the real Queue's recorded answers."""
     return shared_path("golden-traces")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker, modules with a test marked ``slow`` come first (in their own order).
+
+    ``make test`` hands out whole modules and notebooks (``--dist loadfile``, with
+    ``--no-loadscope-reorder`` so this order holds; xdist's default puts modules with the most
+    tests first, which left the long single-test modules (the lessons rerun, the minimum
+    versions, the wheel install) for the end, queued behind each other on one worker while the
+    other had nothing left). Started first, they run beside the many short modules, which then
+    even out the two workers' ends. A plain ``pytest`` run keeps the usual order.
+    """
+    if not hasattr(config, "workerinput"):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each group keeps its order

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tutorial_kit import __version__, lab
+from venv_install import pip_install
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PIP_TIMEOUT = 900
@@ -101,9 +102,8 @@ def test_wheel_install_then_tutorial_kit_lab(tmp_path: pathlib.Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                                f"{wheel}[lab]"], capture_output=True, text=True,
-                               timeout=PIP_TIMEOUT, env=env)
+    installed = subprocess.run(pip_install(python, "--quiet", f"{wheel}[lab]"),
+                               capture_output=True, text=True, timeout=PIP_TIMEOUT, env=env)
     assert installed.returncode == 0, installed.stderr[-3000:]
     site = pathlib.Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

@@ -20,6 +20,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from venv_install import pip_install
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PIP_TIMEOUT = 900
 #: Tests that exercise each dependency where it is used: httpx (client), starlette and uvicorn
@@ -67,7 +69,7 @@ def test_smoke_suite_at_the_declared_minimums(tmp_path: pathlib.Path) -> None:
     pins = minimums()
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONPATH", None)
-    done = subprocess.run([vpy, "-m", "pip", "install", "--quiet", *pins, *tools],
+    done = subprocess.run(pip_install(vpy, "--quiet", *pins, *tools),
                           capture_output=True, text=True, timeout=PIP_TIMEOUT, env=env)
     if done.returncode != 0 and os.environ.get("CI") != "true" and "No matching distribution" in \
             done.stderr and "Could not fetch" in done.stderr:

@@ -49,6 +49,6 @@ def test_any_other_payload_is_malformed(queue, outcome):
 def test_the_lessons_definitions_put_no_payload_on_a_built_in_queue():
     assert lessons.tutorial_task(task_queue="built-in/fail")["payload"] == {}
     assert lessons.tutorial_task(task_queue="built-in/succeed", retries=1)["payload"] == {}
-    assert lessons.tutorial_task()["payload"]["command"][-1] == "ls && du /usr"
+    assert lessons.tutorial_task()["payload"]["command"][-1] == lessons.TUTORIAL_COMMAND
     with pytest.raises(ValueError, match="succeed' or 'fail"):
         lessons.builtin_task("explode")
