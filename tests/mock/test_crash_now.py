@@ -11,7 +11,7 @@ import pytest
 
 import tutorial_kit as tk
 from tutorial_kit import lessons
-from tutorial_kit.mock.sim.faults import describe_lines
+from tutorial_kit.mock.sim.faults import Faults
 from tutorial_kit.mockctl import MockControl
 
 SLOW_FIRST_RUN = 'if [ "$RUN_ID" = 0 ]; then sleep 300; else echo "run $RUN_ID: done"; fi'
@@ -119,21 +119,24 @@ def test_a_crash_for_a_pending_task_waits_for_its_first_run_only(mock, queue):
     queue.createTask(task_id, task)
     answer = post_fault(mock, {"kind": "crash", "taskId": task_id, "mode": "worker-shutdown"})
     assert answer.status_code == 200
-    lines = describe_lines(answer.json())
+    lines = [t["description"] for t in answer.json()["tasks"]]
     assert lines == [f"#{answer.json()['tasks'][0]['id']}: crash the worker (worker-shutdown) "
                      f"on the next run of task {task_id}"]
 
 
 def test_fault_lines_are_readable():
-    described = {"requests": [{"id": 3, "method": "status", "status": 500, "remaining": 2,
-                               "hits": 0},
-                              {"id": 4, "method": "claimWork", "latency": 0.5, "hits": 1}],
-                 "tasks": [{"id": 5, "taskQueueId": "tutorial/docker-worker",
-                            "crash": {"mode": "claim-expired", "after": 1.5}, "remaining": 1}]}
-    assert describe_lines(described) == [
-        "#3: status answers 500 (2 more call(s))",
-        "#4: claimWork waits 0.5 s (until cleared)",
-        "#5: crash the worker (claim-expired, 1.5 s in) on the next run of task queue "
+    """Every armed fault comes with its sentence (``description``), which the widget shows."""
+    faults = Faults()
+    faults.fail_next("status", 2, status=500)
+    faults.add_latency("claimWork", 0.5)
+    faults.crash_when_running(None, "claim-expired", after=1.5,
+                              task_queue_id="tutorial/docker-worker", count=1)
+    described = faults.describe()
+    lines = [f["description"] for f in [*described["requests"], *described["tasks"]]]
+    assert lines == [
+        "#1: status answers 500 (2 more call(s))",
+        "#2: claimWork waits 0.5 s (until cleared)",
+        "#3: crash the worker (claim-expired, 1.5 s in) on the next run of task queue "
         "tutorial/docker-worker",
     ]
 

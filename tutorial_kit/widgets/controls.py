@@ -15,7 +15,6 @@ import httpx
 import ipywidgets as W
 import traitlets
 
-from tutorial_kit.mock.sim.faults import describe_lines
 from tutorial_kit.mockctl import MockControl, MockOnlyError, root_url_of
 from tutorial_kit.render import html as H
 from tutorial_kit.vocabulary import CRASH_MODES
@@ -213,7 +212,10 @@ class ClusterControls(W.VBox):
             self._clock_view.value = (
                 f'<div class="tk-widget">now <code>{H.esc(clock.get("now"))}</code> · '
                 f'{paused} · speed ×{H.esc(clock.get("speed"))}</div>')
-        lines = describe_lines(self.faults or {})
+        # each armed fault comes with its sentence (``description``) from the control plane
+        faults = self.faults or {}
+        lines = [str(f.get("description", f.get("id")))
+                 for f in [*faults.get("requests", []), *faults.get("tasks", [])]]
         armed = ('<div class="tk-muted">no faults armed</div>' if not lines else
                  H.table(["armed fault"], [[H.esc(line)] for line in lines]))
         fired = ("" if not self.fired else

@@ -25,6 +25,7 @@ them and a scenario file can script them (see ``tutorial_kit.mock.sim.scenario``
 from __future__ import annotations
 
 import asyncio
+import time
 import collections
 import itertools
 import threading
@@ -210,7 +211,11 @@ class Faults:
         """The HTTP layer's hook: sleep for injected latency, then the error to answer, if any."""
         latency, failing = self._take(method)
         if latency:
-            await asyncio.sleep(latency)
+            # at least `latency` of monotonic time: a loop's timer may fire a hair early, and
+            # the request log, which measures the call, must show the whole delay
+            deadline = time.monotonic() + latency
+            while (left := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(left)
         return failing.error() if failing else None
 
     # -- task faults ---------------------------------------------------------------------
@@ -364,6 +369,8 @@ class Faults:
             requests = [{k: v for k, v in asdict(f).items()
                          if v is not None and not (k == "latency" and f.status is not None)}
                         for f in self._requests]
+            for item in requests:
+                item["description"] = _describe_request(item)
             tasks = []
             for rule in self._tasks:
                 item: dict[str, Any] = {"id": rule.id}
@@ -379,6 +386,7 @@ class Faults:
                     item["crash"] = asdict(rule.crash)
                 if rule.remaining is not None:
                     item["remaining"] = rule.remaining
+                item["description"] = describe_rule(rule)
                 tasks.append(item)
         return {"requests": requests, "tasks": tasks}
 
@@ -420,24 +428,10 @@ def describe_rule(rule: TaskRule) -> str:
     return f"#{rule.id}: {', '.join(what)} on {runs} of {where}"
 
 
-def describe_lines(described: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Readable lines for :meth:`Faults.describe`'s JSON (e.g. ``GET /mock/v1/faults``)."""
-    lines = []
-    for fault in described.get("requests", []):
-        left = ("until cleared" if fault.get("remaining") is None
-                else f"{fault['remaining']} more call(s)")
-        if fault.get("status") is not None:
-            lines.append(f"#{fault['id']}: {fault['method']} answers {fault['status']} ({left})")
-        else:
-            lines.append(f"#{fault['id']}: {fault['method']} waits {fault.get('latency', 0):g} s "
-                         f"({left})")
-    for item in described.get("tasks", []):
-        crash = item.get("crash")
-        error = item.get("errorArtifact")
-        rule = TaskRule(item["id"], item.get("taskId"), item.get("taskQueueId"),
-                        malformed=bool(item.get("malformed")),
-                        error_artifact=ErrorArtifactFault(**error) if error else None,
-                        crash=CrashFault(**crash) if crash else None,
-                        remaining=item.get("remaining"))
-        lines.append(describe_rule(rule))
-    return lines
+def _describe_request(fault: dict[str, Any]) -> str:
+    """One armed request fault as a sentence (its ``description`` in ``GET /mock/v1/faults``)."""
+    left = ("until cleared" if fault.get("remaining") is None
+            else f"{fault['remaining']} more call(s)")
+    if fault.get("status") is not None:
+        return f"#{fault['id']}: {fault['method']} answers {fault['status']} ({left})"
+    return f"#{fault['id']}: {fault['method']} waits {fault.get('latency', 0):g} s ({left})"
