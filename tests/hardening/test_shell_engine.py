@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import pytest
 
 from tutorial_kit.mock import MockQueue, start
-from tutorial_kit.mock.sim.workers.payloads import MAX_RUN_TIME_CAP
+from tutorial_kit.worker.payloads import MAX_RUN_TIME_CAP
 from tutorial_kit.mock.sim.workers.shell import DEFAULT_TASK_QUEUES
 
 from .support import Wire, new_task_id, task_definition

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from tutorial_kit.mock.sim.workers.payloads import MalformedPayload, parse_payload
+from tutorial_kit.worker.payloads import MalformedPayload, parse_payload
 
 RESOLVED = ("completed", "failed", "exception")
 WAIT = 30.0  # real seconds any condition may take before a test gives up (never a timing assert)

@@ -23,12 +23,12 @@ import threading
 import time
 from typing import Any, Callable
 
-from tutorial_kit.mock.sim.workers.claim import HeldClaim
-from tutorial_kit.mock.sim.workers.payloads import (MALFORMED_ARTIFACT, ArtifactSpec,
+from .claim import HeldClaim
+from .payloads import (MALFORMED_ARTIFACT, ArtifactSpec,
                                                 MalformedPayload, RunPlan, parse_payload)
-from tutorial_kit.mock.sim.workers.run_steps import (publish_declared, report_resolution, resolution,
+from .run_steps import (publish_declared, report_resolution, resolution,
                                                  run_command)
-from tutorial_kit.mock.sim.workers.uploads import content_type_for
+from .uploads import content_type_for
 
 from . import artifacts
 

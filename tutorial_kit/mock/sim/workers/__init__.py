@@ -37,7 +37,7 @@ from tutorial_kit.mock.sim.faults import FaultError, Faults
 from tutorial_kit.vocabulary import CRASH_MODES
 
 from .builtin import BUILTIN_QUEUES, BuiltinEngine
-from .claim import SimClock, WallClock, close_quietly, make_queue, transport
+from tutorial_kit.worker.claim import SimClock, WallClock, close_quietly, make_queue, transport
 from .context import ClusterContext, CrashError
 from .shell import DEFAULT_CONCURRENCY, DEFAULT_TASK_QUEUES, ShellEngine
 

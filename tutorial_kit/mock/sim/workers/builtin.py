@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import uploads
-from .claim import ClaimLoop, WorkerIdentity, log
+from tutorial_kit.worker import uploads
+from tutorial_kit.worker.claim import ClaimLoop, WorkerIdentity, log
 from .context import ClusterContext
-from .payloads import INJECTED_MALFORMED, MALFORMED_ARTIFACT
+from tutorial_kit.worker.payloads import INJECTED_MALFORMED, MALFORMED_ARTIFACT
 
 #: task queue -> how its worker resolves every run
 BUILTIN_QUEUES = {"built-in/succeed": "completed", "built-in/fail": "failed"}

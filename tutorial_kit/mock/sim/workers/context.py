@@ -20,7 +20,7 @@ from tutorial_kit.mock.model.livelog import LiveLogs, livelog_path
 from tutorial_kit.mock.security.sandbox import Unsandboxed
 from tutorial_kit.mock.sim.faults import Faults
 
-from .claim import SimClock
+from tutorial_kit.worker.claim import SimClock
 
 
 class CrashError(LookupError):

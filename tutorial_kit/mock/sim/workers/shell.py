@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 from tutorial_kit.api import BY_NAME
 
-from . import uploads
-from .claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
+from tutorial_kit.worker import uploads
+from tutorial_kit.worker.claim import ClaimLoop, HeldClaim, WorkerIdentity, log, status_code
 from .context import ClusterContext
-from .payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
+from tutorial_kit.worker.payloads import (INJECTED_MALFORMED, MALFORMED_ARTIFACT, ArtifactSpec, MalformedPayload,
                        RunPlan, parse_payload)
-from .run_steps import (MAX_DIRECTORY_FILES, publish_declared, report_resolution, resolution,
+from tutorial_kit.worker.run_steps import (MAX_DIRECTORY_FILES, publish_declared, report_resolution, resolution,
                         run_command)
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ def upload(queue: Any, http: httpx.Client, task_id: str, run_id: int, name: str,
     """Store `data` as an artifact: ``object`` (createArtifact, the Object service's upload
     with the credentials it returned, finishArtifact) or ``s3`` (a PUT to its putUrl)."""
     if STORAGE == "object":
-        from tutorial_kit.worker.artifacts import publish
+        from .artifacts import publish
 
         publish(queue, task_id, run_id, name, data, content_type=content_type,
                 expires=expires, use_object=True)

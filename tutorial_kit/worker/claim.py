@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-log = logging.getLogger("tutorial_kit.mock.sim.workers")
+log = logging.getLogger("tutorial_kit.worker")
 
 #: Retry pause after a failed claimWork (queue restarting, injected 500s), in real seconds.
 CLAIM_ERROR_PAUSE = 0.5
