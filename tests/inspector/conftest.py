@@ -5,12 +5,21 @@ Screenshots of every page, at 1280 px and at 360 px, land in ``test-output/inspe
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import os
 import pathlib
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+
+import tutorial_kit as tk
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
@@ -69,3 +78,49 @@ def shoot(page: Any, name: str) -> None:
     page.wait_for_timeout(400)  # the timeline redraws 150 ms after a resize
     page.screenshot(path=str(OUTPUT / f"{name}-360.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+@contextlib.contextmanager
+def serve_classroom(tmp_path: pathlib.Path, *options: str) -> Iterator[dict[str, Any]]:
+    """`classroom serve` for alice and bob as a teacher runs it, with `options`: its exports,
+    the dashboard URL from stderr, a Queue per learner (from the credentials CSV), and
+    ``data()``: the dashboard's rows as its page reads them. Stopped with SIGTERM, cleanly."""
+    roster = tmp_path / "roster.txt"
+    roster.write_text("alice\nbob\n")
+    creds = tmp_path / "creds.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutorial_kit.cli", "classroom", "serve", "--roster", str(roster),
+         "--credentials", str(creds), *options],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    errors: list[str] = []
+    found = threading.Event()
+
+    def drain() -> None:  # read stderr to the end, so the server never blocks on a full pipe
+        for line in proc.stderr:
+            errors.append(line)
+            if "/mock/v1/dashboard?token=" in line:
+                found.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    learners: dict[str, Any] = {}
+    try:
+        exports = dict(proc.stdout.readline().strip().removeprefix("export ").split("=", 1)
+                       for _ in range(3))
+        assert found.wait(30), "no dashboard URL on stderr:\n" + "".join(errors)
+        url = next(line.strip() for line in errors if "/mock/v1/dashboard?token=" in line)
+        rows = list(csv.DictReader(creds.open()))
+        for r in rows:
+            learners[r["learner"]] = tk.Queue({
+                "rootUrl": exports["TASKCLUSTER_ROOT_URL"], "maxRetries": 0,
+                "credentials": {"clientId": r["clientId"], "accessToken": r["accessToken"]}})
+        yield {"root_url": exports["TASKCLUSTER_ROOT_URL"], "url": url, "learners": learners,
+               "rows": {r["learner"]: r for r in rows},
+               "teacher_token": exports["TASKCLUSTER_ACCESS_TOKEN"],
+               "data": lambda: httpx.get(
+                   exports["TASKCLUSTER_ROOT_URL"] + "/mock/v1/dashboard/data",
+                   headers={"x-teacher-token": url.split("token=", 1)[1]}).json()}
+    finally:
+        for learner in learners.values():
+            learner.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, "".join(errors)

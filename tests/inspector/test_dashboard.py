@@ -7,13 +7,7 @@ credentials, or a URL without the teacher's token, get 403.
 
 from __future__ import annotations
 
-import csv
-import os
 import pathlib
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,46 +20,15 @@ from tutorial_kit.client.options import Credentials
 from tutorial_kit.inspector import inspector_url
 from tutorial_kit.mock.web import dashboard
 
-from .conftest import shoot
+from .conftest import serve_classroom, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture()
 def classroom(tmp_path: pathlib.Path) -> Iterator[dict[str, Any]]:
-    roster = tmp_path / "roster.txt"
-    roster.write_text("alice\nbob\n")
-    creds = tmp_path / "creds.csv"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutorial_kit.cli", "classroom", "serve", "--roster", str(roster),
-         "--credentials", str(creds), "--claim-wait", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    errors: list[str] = []
-    found = threading.Event()
-
-    def drain() -> None:  # read stderr to the end, so the server never blocks on a full pipe
-        for line in proc.stderr:
-            errors.append(line)
-            if "/mock/v1/dashboard?token=" in line:
-                found.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    try:
-        exports = dict(proc.stdout.readline().strip().removeprefix("export ").split("=", 1)
-                       for _ in range(3))
-        assert found.wait(30), "no dashboard URL on stderr:\n" + "".join(errors)
-        url = next(line.strip() for line in errors if "/mock/v1/dashboard?token=" in line)
-        rows = list(csv.DictReader(creds.open()))
-        learners = {r["learner"]: tk.Queue({"rootUrl": exports["TASKCLUSTER_ROOT_URL"],
-                                             "credentials": {"clientId": r["clientId"],
-                                                             "accessToken": r["accessToken"]}})
-                    for r in rows}
-        yield {"root_url": exports["TASKCLUSTER_ROOT_URL"], "url": url, "learners": learners,
-               "rows": {r["learner"]: r for r in rows},
-               "teacher_token": exports["TASKCLUSTER_ACCESS_TOKEN"]}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+    with serve_classroom(tmp_path, "--claim-wait", "0.5") as served:
+        yield served
 
 
 def _task(learner: str, name: str) -> dict:

@@ -8,15 +8,7 @@ the page in Chromium.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import os
 import pathlib
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,51 +18,14 @@ import tutorial_kit as tk
 from tutorial_kit.client.hawk import authorization_header
 from tutorial_kit.client.options import Credentials
 
-from .conftest import shoot
+from .conftest import serve_classroom, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@contextlib.contextmanager
-def classroom(tmp_path: pathlib.Path, *options: str) -> Iterator[dict[str, Any]]:
+def classroom(tmp_path: pathlib.Path, *options: str):
     """`classroom serve` for alice and bob (no workers: only the learners' calls matter)."""
-    roster = tmp_path / "roster.txt"
-    roster.write_text("alice\nbob\n")
-    creds = tmp_path / "creds.csv"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutorial_kit.cli", "classroom", "serve", "--roster", str(roster),
-         "--credentials", str(creds), "--no-workers", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    errors: list[str] = []
-    found = threading.Event()
-
-    def drain() -> None:  # read stderr to the end, so the server never blocks on a full pipe
-        for line in proc.stderr:
-            errors.append(line)
-            if "/mock/v1/dashboard?token=" in line:
-                found.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    learners: dict[str, Any] = {}
-    try:
-        exports = dict(proc.stdout.readline().strip().removeprefix("export ").split("=", 1)
-                       for _ in range(3))
-        assert found.wait(30), "no dashboard URL on stderr:\n" + "".join(errors)
-        url = next(line.strip() for line in errors if "/mock/v1/dashboard?token=" in line)
-        for r in csv.DictReader(creds.open()):
-            learners[r["learner"]] = tk.Queue({
-                "rootUrl": exports["TASKCLUSTER_ROOT_URL"], "maxRetries": 0,
-                "credentials": {"clientId": r["clientId"], "accessToken": r["accessToken"]}})
-        yield {"root_url": exports["TASKCLUSTER_ROOT_URL"], "url": url, "learners": learners,
-               "teacher_token": exports["TASKCLUSTER_ACCESS_TOKEN"],
-               "data": lambda: httpx.get(
-                   exports["TASKCLUSTER_ROOT_URL"] + "/mock/v1/dashboard/data",
-                   headers={"x-teacher-token": url.split("token=", 1)[1]}).json()}
-    finally:
-        for learner in learners.values():
-            learner.close()
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0, "".join(errors)
+    return serve_classroom(tmp_path, "--no-workers", *options)
 
 
 def _task(scheduler: str) -> dict:

@@ -136,7 +136,6 @@ class Artifacts:
             expires_dt = parse_date(body.get("expires"))
         except ValueError as e:
             raise input_error(f"`expires` is not a valid date-time: {e}") from None
-        expires = to_json(expires_dt)
         now = self.clock.now()
 
         if len(name) > MAX_NAME_LENGTH:

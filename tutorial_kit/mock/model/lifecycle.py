@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tutorial_kit.dates import parse_date, to_json
-from tutorial_kit.vocabulary import PRIORITIES, RESOLVED_STATES, RETRY_REASONS, UNRESOLVED_STATES
+from tutorial_kit.vocabulary import PRIORITIES, RESOLVED_STATES, RETRY_REASONS
 
 from .clock import to_pg
 from .errors import QueueError, conflict, not_found

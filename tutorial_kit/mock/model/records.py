@@ -15,6 +15,8 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tutorial_kit.vocabulary import RESOLVED_STATES
+
 from . import lifecycle
 from .call import Call, Reply
 from .clock import Clock
@@ -88,7 +90,7 @@ class Records:
             "UPDATE tasks SET priority = ?, retries_left = ?, state = ?, definition = ?, "
             "runs = ?, ever_resolved = MAX(ever_resolved, ?) WHERE task_id = ?",
             (rec.task["priority"], rec.retriesLeft, rec.state, json.dumps(rec.task),
-             json.dumps(rec.runs), 1 if resolved or rec.state in lifecycle.RESOLVED_STATES else 0,
+             json.dumps(rec.runs), 1 if resolved or rec.state in RESOLVED_STATES else 0,
              rec.taskId))
         self._sync_queue_rows(conn, rec)
 
@@ -142,7 +144,7 @@ class Records:
         if state == "completed":
             conn.execute("UPDATE dependencies SET satisfied = 1 WHERE required_task_id = ?",
                          (rec.taskId,))
-        elif state in lifecycle.RESOLVED_STATES:
+        elif state in RESOLVED_STATES:
             conn.execute("UPDATE dependencies SET satisfied = 1 WHERE required_task_id = ? "
                          "AND requires = 'all-resolved'", (rec.taskId,))
         else:

@@ -14,6 +14,7 @@ from typing import Any
 from . import lifecycle
 from .call import Call, Reply
 from .clock import Clock
+from tutorial_kit.vocabulary import PRIORITIES, UNRESOLVED_STATES
 from tutorial_kit.dates import to_json
 from .errors import conflict, input_error, not_found
 from .events import Message, group_message
@@ -92,7 +93,7 @@ class TaskGroups:
             for task_id in ids:
                 rec = self.records.load(conn, task_id)
                 if rec is None or rec.past_deadline(now) or \
-                        rec.state not in lifecycle.UNRESOLVED_STATES:
+                        rec.state not in UNRESOLVED_STATES:
                     continue
                 before = len(messages)
                 self.records.apply(conn, lifecycle.cancel(rec, now), messages, check_group=False)
@@ -114,8 +115,8 @@ class TaskGroups:
         taskGroupId = call.params["taskGroupId"]
         body = call.body if isinstance(call.body, dict) else {}
         new_priority = body.get("newPriority")
-        if new_priority not in lifecycle.PRIORITIES:
-            raise input_error(f"`newPriority` must be one of {', '.join(lifecycle.PRIORITIES)}.")
+        if new_priority not in PRIORITIES:
+            raise input_error(f"`newPriority` must be one of {', '.join(PRIORITIES)}.")
         now = self.clock.now()
         messages: list[Message] = []
         with self.store.transaction() as conn:
@@ -128,7 +129,7 @@ class TaskGroups:
             for task_id in ids:
                 rec = self.records.load(conn, task_id)
                 if rec is None or rec.past_deadline(now) or rec.state not in \
-                        lifecycle.UNRESOLVED_STATES or rec.task["priority"] == new_priority:
+                        UNRESOLVED_STATES or rec.task["priority"] == new_priority:
                     continue
                 tr = lifecycle.change_priority(rec, new_priority, now)
                 # Only the group-level message is published for a group change.

@@ -17,6 +17,7 @@ from typing import Any
 from . import lifecycle
 from .call import Call, Reply
 from .clock import Clock
+from tutorial_kit.vocabulary import PRIORITIES, RESOLVED_STATES
 from tutorial_kit.dates import parse_date, to_json
 from .errors import conflict, input_error, not_found
 from .events import Message, task_message
@@ -153,7 +154,7 @@ class Tasks:
         for dep in deps:
             state = rows[dep]["state"]
             satisfied = state == "completed" or (
-                definition["requires"] == "all-resolved" and state in lifecycle.RESOLVED_STATES)
+                definition["requires"] == "all-resolved" and state in RESOLVED_STATES)
             unmet += 0 if satisfied else 1
             conn.execute("INSERT OR IGNORE INTO dependencies (required_task_id, "
                          "dependent_task_id, requires, satisfied) VALUES (?, ?, ?, ?)",
@@ -242,8 +243,8 @@ class Tasks:
         now = self.clock.now()
         body = call.body if isinstance(call.body, dict) else {}
         new_priority = body.get("newPriority")
-        if new_priority not in lifecycle.PRIORITIES:
-            raise input_error(f"`newPriority` must be one of {', '.join(lifecycle.PRIORITIES)}.")
+        if new_priority not in PRIORITIES:
+            raise input_error(f"`newPriority` must be one of {', '.join(PRIORITIES)}.")
         return self.records.transition(
             call, NO_TASK,
             lambda rec: call.authorize(taskQueueId=rec.task["taskQueueId"]),
