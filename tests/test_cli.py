@@ -23,15 +23,31 @@ CLI = [PYTHON, "-m", "tutorial_kit.cli"]
 
 def _read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
     """One line of the child's stdout, or fail after `timeout` seconds (never hang)."""
-    lines = _LINES.setdefault(proc.pid, _start_reader(proc))
+    if proc not in _LINES:  # keyed by the process object: a pid can be reused
+        _LINES[proc] = _start_reader(proc)
     try:
-        return lines.get(timeout=timeout)
+        return _LINES[proc].get(timeout=timeout)
     except queue.Empty:
         proc.kill()
-        pytest.fail(f"no output from the CLI within {timeout} s")
+        stderr = "".join(_ERRORS.get(proc, [])) if proc in _ERRORS else ""
+        pytest.fail(f"no output from the CLI within {timeout} s; its stderr:\n{stderr[-3000:]}")
 
 
-_LINES: dict[int, queue.Queue] = {}
+_LINES: dict[subprocess.Popen, queue.Queue] = {}
+_ERRORS: dict[subprocess.Popen, list[str]] = {}
+
+
+def _drain_stderr(proc: subprocess.Popen) -> tuple[list[str], threading.Thread]:
+    """Read the child's stderr as it comes (a full pipe would block the server) and keep it."""
+    errors = _ERRORS.setdefault(proc, [])
+
+    def pump() -> None:
+        for line in proc.stderr:
+            errors.append(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return errors, reader
 
 
 def _start_reader(proc: subprocess.Popen) -> queue.Queue:
@@ -90,7 +106,7 @@ def test_serve_prints_exports_first_and_stops_on_signal(sig):
         code = _stop(proc, sig)
     assert code == 0
     assert "mock queue listening on" in proc.stderr.read()
-    assert list(_LINES.pop(proc.pid).queue) == []  # nothing else on stdout
+    assert list(_LINES.pop(proc).queue) == []  # nothing else on stdout
 
 
 def test_serve_with_db_keeps_tasks(tmp_path: pathlib.Path):
@@ -127,6 +143,7 @@ def test_serve_logs_what_a_teacher_needs_not_every_worker_request(verbose: bool)
     proc = subprocess.Popen(CLI + ["mock-queue", "serve", "--claim-wait", "0.5"]
                             + (["--verbose"] if verbose else []),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    errors, reader = _drain_stderr(proc)
     try:
         exports = _exports(proc)
         q = taskcluster.Queue({"rootUrl": exports["TASKCLUSTER_ROOT_URL"], "credentials": {
@@ -145,8 +162,10 @@ def test_serve_logs_what_a_teacher_needs_not_every_worker_request(verbose: bool)
             threading.Event().wait(0.05)
         assert q.status(task_id)["status"]["state"] == "completed"
     finally:
-        assert _stop(proc) == 0
-    stderr = proc.stderr.read()
+        code = _stop(proc)  # asserted below: a failure above keeps its own message
+    reader.join(10)
+    stderr = "".join(errors)
+    assert code == 0, stderr
     assert "mock queue listening on " + exports["TASKCLUSTER_ROOT_URL"] in stderr
     worker_calls = [line for line in stderr.splitlines() if "HTTP Request:" in line]
     if verbose:
