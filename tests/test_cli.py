@@ -29,7 +29,7 @@ def _read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
         return _LINES[proc].get(timeout=timeout)
     except queue.Empty:
         proc.kill()
-        stderr = "".join(_ERRORS.get(proc, [])) if proc in _ERRORS else ""
+        stderr = "".join(_ERRORS.get(proc, []))
         pytest.fail(f"no output from the CLI within {timeout} s; its stderr:\n{stderr[-3000:]}")
 
 
@@ -62,10 +62,26 @@ def _start_reader(proc: subprocess.Popen) -> queue.Queue:
     return lines
 
 
-def _serve(*args: str) -> subprocess.Popen:
+def _serve(*args: str, workers: bool = False) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(CLI + ["mock-queue", "serve", "--no-workers", *args],
+    return subprocess.Popen(CLI + ["mock-queue", "serve", *([] if workers else ["--no-workers"]),
+                                   *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _create_task(env: dict[str, str], task_queue_id: str) -> tuple[taskcluster.Queue, str]:
+    """The official client on the served mock (from its exports) and a task it created."""
+    q = taskcluster.Queue({"rootUrl": env["TASKCLUSTER_ROOT_URL"], "credentials": {
+        "clientId": env["TASKCLUSTER_CLIENT_ID"],
+        "accessToken": env["TASKCLUSTER_ACCESS_TOKEN"]}})
+    task_id = taskcluster.slugId()
+    q.createTask(task_id, {"taskQueueId": task_queue_id, "payload": {},
+                           "created": taskcluster.fromNowJSON("0 seconds"),
+                           "deadline": taskcluster.fromNowJSON("1 day"),
+                           "metadata": {"name": "cli", "description": "d",
+                                        "owner": "t@example.com",
+                                        "source": "https://example.com/cli"}})
+    return q, task_id
 
 
 def _exports(proc: subprocess.Popen) -> dict[str, str]:
@@ -114,16 +130,7 @@ def test_serve_with_db_keeps_tasks(tmp_path: pathlib.Path):
     proc = _serve("--db", str(db))
     try:
         env = _exports(proc)
-        q = taskcluster.Queue({"rootUrl": env["TASKCLUSTER_ROOT_URL"], "credentials": {
-            "clientId": env["TASKCLUSTER_CLIENT_ID"],
-            "accessToken": env["TASKCLUSTER_ACCESS_TOKEN"]}})
-        task_id = taskcluster.slugId()
-        q.createTask(task_id, {"taskQueueId": "proj-cli/worker", "payload": {},
-                               "created": taskcluster.fromNowJSON("0 seconds"),
-                               "deadline": taskcluster.fromNowJSON("1 day"),
-                               "metadata": {"name": "cli", "description": "d",
-                                            "owner": "t@example.com",
-                                            "source": "https://example.com/cli"}})
+        _, task_id = _create_task(env, "proj-cli/worker")
     finally:
         _stop(proc)
     proc = _serve("--db", str(db))
@@ -139,23 +146,11 @@ def test_serve_with_db_keeps_tasks(tmp_path: pathlib.Path):
 def test_serve_logs_what_a_teacher_needs_not_every_worker_request(verbose: bool):
     """The built-in workers call the queue over httpx, which logs each request at INFO: the
     server's stderr shows where it listens and errors, and those lines only with --verbose."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(CLI + ["mock-queue", "serve", "--claim-wait", "0.5"]
-                            + (["--verbose"] if verbose else []),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = _serve("--claim-wait", "0.5", *(["--verbose"] if verbose else []), workers=True)
     errors, reader = _drain_stderr(proc)
     try:
         exports = _exports(proc)
-        q = taskcluster.Queue({"rootUrl": exports["TASKCLUSTER_ROOT_URL"], "credentials": {
-            "clientId": exports["TASKCLUSTER_CLIENT_ID"],
-            "accessToken": exports["TASKCLUSTER_ACCESS_TOKEN"]}})
-        task_id = taskcluster.slugId()
-        q.createTask(task_id, {"taskQueueId": "built-in/succeed", "payload": {},
-                               "created": taskcluster.fromNowJSON("0 seconds"),
-                               "deadline": taskcluster.fromNowJSON("1 day"),
-                               "metadata": {"name": "cli", "description": "d",
-                                            "owner": "t@example.com",
-                                            "source": "https://example.com/cli"}})
+        q, task_id = _create_task(exports, "built-in/succeed")
         for _ in range(200):  # the built-in worker claims and completes it (bounded wait)
             if q.status(task_id)["status"]["state"] == "completed":
                 break
