@@ -14,7 +14,6 @@ import sys
 import textwrap
 
 import grimp
-import pytest
 
 
 def import_cycles(package: str) -> list[list[str]]:

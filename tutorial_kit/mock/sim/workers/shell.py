@@ -304,7 +304,6 @@ class ShellRun:
     def _no_sandbox(self, why: str, plan: RunPlan) -> None:
         """A classroom without a sandbox: run nothing, and say why (the learner can't fix it;
         the teacher can)."""
-        held = self.held
         message = (f"This classroom's server runs no learner commands: {why}. Ask your teacher; "
                    "built-in/succeed and built-in/fail still work.")
         self.log.line(f"{PREFIX} {message}")
