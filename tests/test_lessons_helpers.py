@@ -116,3 +116,45 @@ def test_lessons_run_their_tasks_on_tutorial_kit_task_queue(tmp_path: pathlib.Pa
         assert all(q == own or q.startswith(("built-in/", "learner/")) for q in queues), queues
     finally:
         mock.stop()
+
+
+def test_a_decision_task_holds_its_graph_until_the_notebook_completes_it():
+    """Lesson 5's graph waits on a task the notebook claimed, not on a task that sleeps; the
+    notebook reports it done as its worker, with the claim's temporary credentials."""
+    import tutorial_kit as tk
+
+    queue = tk.connect(quiet=True)
+    control = lessons.mock_control(queue, quiet=True)
+    assert control is not None
+    group = tk.slugid()
+    decision = lessons.decision_task(queue, group)
+    task = queue.task(decision.task_id)
+    assert task["taskGroupId"] == group and task["payload"] == {}
+    assert task["taskQueueId"].startswith("learner/decision-")
+    assert queue.status(decision.task_id)["status"]["runs"][0]["workerGroup"] == "my-laptop"
+
+    dependent = tk.slugid()
+    queue.createTask(dependent, lessons.builtin_task(taskGroupId=group,
+                                                     dependencies=[decision.task_id]))
+    seq = control.last_seq()
+    assert queue.status(dependent)["status"]["state"] == "unscheduled"
+    assert queue.status(decision.task_id)["status"]["state"] == "running"
+
+    assert decision.complete()["state"] == "completed"
+    assert lessons.wait_resolved(queue, dependent)["state"] == "completed"
+    reports = [r for r in control.requests(since=seq)
+               if decision.task_id in r["route"] and r["route"].endswith("/completed")]
+    assert len(reports) == 1, "reportCompleted of the decision task is not in the request log"
+    assert reports[0]["clientId"].startswith(
+        f"task-client/{decision.task_id}/0/on/my-laptop/notebook/")
+
+
+def test_a_classroom_learner_s_decision_task_is_under_their_names(monkeypatch):
+    import tutorial_kit as tk
+
+    monkeypatch.setenv("TUTORIAL_KIT_SCHEDULER_ID", "alice")
+    queue = tk.connect(quiet=True)
+    decision = lessons.decision_task(queue, tk.slugid())
+    assert queue.task(decision.task_id)["taskQueueId"].startswith("learner-alice/decision-")
+    assert queue.status(decision.task_id)["status"]["runs"][0]["workerGroup"] == "alice"
+    decision.complete()

@@ -10,6 +10,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from tutorial_kit.mockctl import MockControl, MockOnlyError
@@ -52,10 +53,15 @@ def new_worker_queue() -> str:
     from ``learner-<name>/*``).
     """
     global _worker_queue
-    sid = scheduler_id()
-    provisioner = "learner" if sid == "-" else f"learner-{sid}"
-    _worker_queue = f"{provisioner}/my-worker-{secrets.token_hex(4)}"
+    _worker_queue = f"{_learner_provisioner()}/my-worker-{secrets.token_hex(4)}"
     return _worker_queue
+
+
+def _learner_provisioner() -> str:
+    """``learner``, or ``learner-<schedulerId>`` in a classroom, where a learner may create
+    tasks on and claim from ``learner-<name>/*`` only."""
+    sid = scheduler_id()
+    return "learner" if sid == "-" else f"learner-{sid}"
 
 
 def worker_queue() -> str:
@@ -69,6 +75,55 @@ def worker_group() -> str:
     where a learner holds ``queue:worker-id:<name>/*`` and may claim only as that group."""
     sid = scheduler_id()
     return "my-laptop" if sid == "-" else sid
+
+
+@dataclass
+class DecisionTask:
+    """A task this notebook created, claimed and now holds ``running``: the decision task of a
+    graph. Tasks that depend on it stay ``unscheduled`` until :meth:`complete` reports it done,
+    however fast the workers are, so a lesson can show a graph waiting without a task that
+    sleeps."""
+
+    task_id: str
+    run_id: int
+    worker: Any = field(repr=False)  # a client with the claim's temporary credentials
+
+    def complete(self) -> dict:
+        """Report the run completed, as its worker (with the claim's credentials); the Queue
+        then schedules the tasks that depend on it. Returns the status structure."""
+        return self.worker.reportCompleted(self.task_id, self.run_id)["status"]
+
+
+def decision_task(queue: Any, task_group_id: str, *, task_id: str | None = None,
+                  name: str = "decision", timeout: float = 60.0) -> DecisionTask:
+    """Create a task in ``task_group_id`` and claim it as this notebook's worker.
+
+    Real task graphs start this way: a *decision task* runs first and the rest of the graph
+    depends on it. Here the notebook is that task's worker. The task goes to a task queue of
+    this call's own (``learner/decision-<random>``, ``learner-<name>/…`` in a classroom), so no
+    other worker takes it and no earlier run's task is claimed instead; the claim is made as
+    :func:`worker_group` / ``notebook``. Raises TimeoutError if no claim comes within
+    ``timeout`` seconds.
+    """
+    from tutorial_kit.client import Queue, slugid
+
+    task_id = task_id or slugid()
+    queue_id = f"{_learner_provisioner()}/decision-{secrets.token_hex(4)}"
+    queue.createTask(task_id, tutorial_task(task_queue=queue_id, name=name,
+                                            taskGroupId=task_group_id, payload={}))
+    give_up = time.monotonic() + timeout
+    while True:
+        # claimWork long-polls on a real deployment; the task is pending, so it returns at once
+        claimed = queue.claimWork(queue_id, {"workerGroup": worker_group(),
+                                             "workerId": "notebook", "tasks": 1})["tasks"]
+        if claimed:
+            break
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"no claim of the decision task {task_id} on {queue_id} "
+                               f"after {timeout:g} s")
+    claim = claimed[0]
+    worker = Queue({"rootUrl": queue.options["rootUrl"], "credentials": claim["credentials"]})
+    return DecisionTask(task_id=claim["status"]["taskId"], run_id=claim["runId"], worker=worker)
 
 
 #: The tutorial task's command: list the task's directory and size a directory, as the
@@ -127,18 +182,21 @@ def builtin_task(outcome: str = "succeed", **fields: Any) -> dict:
     return tutorial_task(task_queue=f"built-in/{outcome}", **fields)
 
 
-#: The first pause between two polls of a wait helper; each pause is half again as long as the
+#: The first pause between two polls of a wait helper; each pause is PAUSE_GROWTH times the
 #: one before, up to the helper's ``interval``: a task that resolves at once (the built-in
 #: workers, a shell command of a few milliseconds) is seen at once, a long one costs no more
 #: requests than a fixed interval would.
 FIRST_PAUSE = 0.02
+#: A quarter longer each time: a lesson's task (tens of milliseconds of shell) is seen done
+#: within a few milliseconds of its end, and a slow one still reaches ``interval`` in a dozen polls.
+PAUSE_GROWTH = 1.25
 
 
 def _pauses(interval: float) -> Iterator[float]:
     pause = min(FIRST_PAUSE, interval)
     while True:
         yield pause
-        pause = min(pause * 1.5, interval)
+        pause = min(pause * PAUSE_GROWTH, interval)
 
 
 def wait_resolved(queue: Any, task_id: str, *, timeout: float = 120.0, interval: float = 0.25,
