@@ -53,6 +53,7 @@ def deployment_kind(root_url: str, *, timeout: float = 5.0) -> str:
     The mock says what it is at ``GET <rootUrl>/mock/v1/``, open even in a classroom's strict
     mode; a real deployment has no such endpoint.
     """
+    import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
     import httpx
 
     from tutorial_kit.client.transport import sync_transport

@@ -123,6 +123,7 @@ def current_scopes(queue: Any, root_url: str) -> list[str] | None:
     """The scopes the client's credentials carry, from the deployment's auth service
     (``GET <rootUrl>/api/auth/v1/scopes/current``, Hawk-signed); None where there is none.
     Raises :class:`TaskclusterError` when the credentials are refused."""
+    import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
     import httpx
 
     from tutorial_kit.client import hawk

@@ -6,6 +6,7 @@ import functools
 import socket
 import ssl
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 #: Without TCP_NODELAY a request body written after its headers waits for the server's delayed

@@ -20,6 +20,7 @@ import io
 import time
 from typing import Any, Awaitable, Callable
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from .aio import maybe_await

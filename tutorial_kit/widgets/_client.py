@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.client.transport import sync_transport

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 OnMessage = Callable[[dict[str, Any]], Any]  # returns True to stop reading

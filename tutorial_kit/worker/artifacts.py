@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.client.objects import Object

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.api import PARAM_PATTERNS
