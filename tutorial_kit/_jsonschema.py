@@ -49,15 +49,15 @@ def _deferred(name: str, function: str | None) -> types.ModuleType:
             del sys.modules[name]
         return importlib.import_module(name)
 
-    if function is None:
-        def attribute_of_real(attribute: str) -> Any:
-            if attribute.startswith("__"):  # the import system asking (__path__, ...)
-                raise AttributeError(attribute)
-            return getattr(real(), attribute)
+    def attribute_of_real(attribute: str) -> Any:
+        if attribute.startswith("__"):  # the import system asking (__path__, ...)
+            raise AttributeError(attribute)
+        return getattr(real(), attribute)
 
-        # PEP 562: read for any attribute the stand-in does not have
-        stand_in.__getattr__ = attribute_of_real  # type: ignore[attr-defined]
-    else:
+    # PEP 562: read for any attribute the stand-in does not have (also for whoever else imports
+    # the package in the moment jsonschema is loading, say in another thread)
+    stand_in.__getattr__ = attribute_of_real  # type: ignore[attr-defined]
+    if function is not None:
         loaded: list[Any] = []
 
         def call(*args: Any, **kwargs: Any) -> Any:
