@@ -2,8 +2,8 @@
 mock's validators find them and as a deployment serves them.
 
 The documents are read on first use, once per process, and jsonschema is imported with the
-first validator (a mock starts, in a kernel's first cell, without it). Schemas are registered in a
-``referencing`` registry under a made-up origin, so relative ``$ref``s resolve as they would
+first validator (a mock starts, in a kernel's first cell, without it). Schemas are registered
+in a ``referencing`` registry under a made-up origin, so relative ``$ref``s resolve as they would
 under a real rootUrl; :meth:`SchemaRegistry.compiled` builds a draft-06 validator per schema
 with its ``$ref``s inlined where that is bounded; the served forms carry the caller's rootUrl.
 """
