@@ -71,6 +71,46 @@ def test_a_later_import_of_rfc3987_syntax_gets_the_real_module() -> None:
     assert out["valid"] is True
 
 
+#: (value, format) pairs, a valid and an invalid one for each format whose package is deferred
+_FORMAT_CASES = [("example.com", "hostname"), ("-bad-.com..", "hostname"),
+                 ("https://a.b/c", "uri"), ("not a uri", "uri"),
+                 ("a/b?c", "uri-reference"), ("\\\\", "uri-reference"),
+                 ("2026-01-01T00:00:00Z", "date-time"), ("2026-13-01T00:00:00Z", "date-time"),
+                 ("red", "color"), ("notacolor", "color"),
+                 ("http://x/{a}", "uri-template"), ("http://x/{a", "uri-template"),
+                 ("https://a.example/ü", "iri"), ("not an iri", "iri")]
+
+
+@pytest.mark.skipif(
+    not all(importlib.util.find_spec(name) for name in ("fqdn", "rfc3986_validator",
+                                                          "rfc3339_validator", "webcolors",
+                                                          "uri_template", "rfc3987_syntax")),
+    reason="jsonschema's format-nongpl packages are not all installed")
+def test_deferred_format_packages_check_as_jsonschema_alone_does() -> None:
+    """The stand-ins load nothing as jsonschema imports, and every format checks as without
+    them; later imports of those packages get the real modules."""
+    code = f"""
+        import json, sys
+        deferred = {{}}
+        if MODE == "deferred":
+            import tutorial_kit._jsonschema as J
+            deferred = {{name: name in sys.modules for name in J.DEFERRED}}
+        import jsonschema
+        checker = jsonschema.FormatChecker()
+        results = [checker.conforms(value, name) for value, name in {_FORMAT_CASES!r}]
+        import fqdn, rfc3986_validator, webcolors
+        print(json.dumps({{"deferred": deferred, "results": results,
+                          "real": all(hasattr(m, "__file__")
+                                      for m in (fqdn, rfc3986_validator, webcolors))}}))
+    """
+    alone = _run('MODE = "alone"\n' + textwrap.dedent(code))
+    ours = _run('MODE = "deferred"\n' + textwrap.dedent(code))
+    assert ours["deferred"] and not any(ours["deferred"].values()), ours["deferred"]
+    assert ours["results"] == alone["results"]
+    assert alone["results"] == [True, False] * (len(_FORMAT_CASES) // 2)
+    assert ours["real"] is True
+
+
 def test_importing_tutorial_kit_loads_neither_server_nor_pandas() -> None:
     out = _run("""
         import json, sys
@@ -83,8 +123,26 @@ def test_importing_tutorial_kit_loads_neither_server_nor_pandas() -> None:
     assert not any(out.values()), out
 
 
-def test_a_first_cell_loads_no_pandas_and_no_iri_grammar() -> None:
-    """A lesson's first cell: widgets imported, embedded mock, a task created and read."""
+#: What no lesson's first cell needs: the validators (jsonschema, referencing), the markdown
+#: renderer, pandas, and httpx's command line client (httpx._main, with rich and click).
+_NOT_FOR_A_FIRST_CELL = ["jsonschema", "referencing", "markdown_it", "pandas", "httpx._main",
+                         "rich", "click"]
+
+
+def test_importing_the_widgets_loads_no_validator_renderer_pandas_or_cli() -> None:
+    out = _run(f"""
+        import json, sys
+        import tutorial_kit, tutorial_kit.widgets
+        from tutorial_kit.widgets import SchemaTable, StatusWidget
+        print(json.dumps({{name: name in sys.modules for name in {_NOT_FOR_A_FIRST_CELL!r}}}))
+    """)
+    assert not any(out.values()), out
+
+
+def test_a_first_cell_loads_no_pandas_no_iri_grammar_and_no_certificates() -> None:
+    """A lesson's first cell: widgets imported, embedded mock, a task created and read. The
+    mock validates the task (so jsonschema is loaded by then), without the IRI grammar; on
+    plain http the TLS context never reads its certificates."""
     out = _run("""
         import json, sys
         import tutorial_kit as tk
@@ -92,15 +150,61 @@ def test_a_first_cell_loads_no_pandas_and_no_iri_grammar() -> None:
         queue = tk.connect(quiet=True)
         task_id = tk.slugid()
         state = queue.createTask(task_id, tk.lessons.tutorial_task())["status"]["state"]
+        from tutorial_kit.client.tls import ssl_context
         print(json.dumps({"state": state,
                           "read": queue.status(task_id)["status"]["taskId"] == task_id,
-                          "pandas": "pandas" in sys.modules,
-                          "grammar": "rfc3987_syntax" in sys.modules}))
+                          "loaded": {name: name in sys.modules for name in (
+                              "pandas", "rfc3987_syntax", "markdown_it", "httpx._main", "rich")},
+                          "certificates": ssl_context()._trust_loaded}))
     """)
     assert out["state"] in ("pending", "running")
     assert out["read"] is True
-    assert out["pandas"] is False
-    assert out["grammar"] is False
+    assert not any(out["loaded"].values()), out["loaded"]
+    assert out["certificates"] is False
+
+
+def test_connect_starts_the_mock_without_its_validator_or_side_routes() -> None:
+    """The embedded mock answers Queue calls without Starlette's router or the routes beside
+    the Queue API (control plane, scenarios, inspector, dashboard): they come with the first
+    request for one of them. (Its validator it loads at once: the built-in workers' first
+    claimWork is validated.)"""
+    out = _run("""
+        import json, sys
+        import httpx
+        import tutorial_kit as tk
+        from tutorial_kit.connection import embedded_mock
+        queue = tk.connect(quiet=True)
+        queue.ping()
+        heavy = ("starlette.routing", "yaml", "tutorial_kit.mock.web.control",
+                 "tutorial_kit.mock.web.inspector_routes", "tutorial_kit.mock.web.dashboard")
+        before = {name: name in sys.modules for name in heavy}
+        schema = httpx.get(queue.options["rootUrl"] + "/schemas/queue/v1/task.json").json()
+        print(json.dumps({"before": before, "schema": schema["$id"],
+                          "routes": "starlette.routing" in sys.modules,
+                          "built": embedded_mock().app._starlette is not None}))
+    """)
+    assert not any(out["before"].values()), out["before"]
+    assert out["schema"].endswith("/schemas/queue/v1/task.json#")
+    assert out["routes"] is True and out["built"] is True
+
+
+def test_httpx_command_line_client_is_loaded_when_called() -> None:
+    out = _run("""
+        import contextlib, io, json, sys
+        import tutorial_kit._httpx
+        import httpx
+        before = "httpx._main" in sys.modules
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            try:
+                httpx.main(["--help"])
+            except SystemExit as done:
+                code = done.code
+        import httpx._main
+        print(json.dumps({"before": before, "code": code, "usage": "Usage:" in printed.getvalue(),
+                          "real": hasattr(httpx._main, "print_response")}))
+    """)
+    assert out == {"before": False, "code": 0, "usage": True, "real": True}
 
 
 def test_the_schema_registry_is_built_on_first_use() -> None:

@@ -53,12 +53,14 @@ def deployment_kind(root_url: str, *, timeout: float = 5.0) -> str:
     The mock says what it is at ``GET <rootUrl>/mock/v1/``, open even in a classroom's strict
     mode; a real deployment has no such endpoint.
     """
+    import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
     import httpx
 
-    from tutorial_kit.client.transport import sync_transport
+    from tutorial_kit.client.transport import ssl_context, sync_transport
 
     try:
-        with httpx.Client(timeout=timeout, transport=sync_transport()) as http:
+        with httpx.Client(timeout=timeout, transport=sync_transport(),
+                          verify=ssl_context()) as http:
             answer = http.get(f"{root_url.rstrip('/')}/mock/v1/")
         if answer.status_code == 200:
             mode = answer.json().get("mode")

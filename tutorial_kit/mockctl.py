@@ -13,9 +13,10 @@ import pathlib
 import threading
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
-from tutorial_kit.client.transport import sync_transport
+from tutorial_kit.client.transport import ssl_context, sync_transport
 
 
 class MockOnlyError(RuntimeError):
@@ -63,7 +64,8 @@ def _plain_client() -> httpx.Client:
     global _plain
     with _plain_lock:
         if _plain is None:
-            _plain = httpx.Client(transport=sync_transport(), follow_redirects=True)
+            _plain = httpx.Client(transport=sync_transport(), follow_redirects=True,
+                                   verify=ssl_context())
         return _plain
 
 
@@ -99,7 +101,7 @@ class MockControl:
     def __init__(self, target: Any, *, timeout: float = 10.0):
         self.root_url = root_url_of(target)
         self._http = httpx.Client(base_url=f"{self.root_url}/mock/v1", timeout=timeout,
-                                  transport=sync_transport())
+                                  transport=sync_transport(), verify=ssl_context())
 
     # -- detection ---------------------------------------------------------------------------
     def is_mock(self) -> bool:

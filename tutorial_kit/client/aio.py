@@ -7,6 +7,7 @@ import asyncio
 import inspect
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Self
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.api import Entry

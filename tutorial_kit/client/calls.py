@@ -17,6 +17,7 @@ from .errors import TaskclusterAuthError, TaskclusterError, error_from_response,
 from .jsonbody import dumps
 from .options import Options, make_options, optionsFromEnvironment
 from .retry import Attempts
+from .tls import ssl_context
 from .urls import api_url, with_query_param
 
 _CALL_KEYWORDS = frozenset({"query", "payload", "params", "paginationHandler", "paginationLimit"})
@@ -78,7 +79,7 @@ class QueueBase:
         """How both flavours set up their pooled httpx client: API calls never follow
         redirects (a 303 is an answer, as in the official clients)."""
         return {"timeout": self.options.timeout, "follow_redirects": False,
-                "headers": {"User-Agent": USER_AGENT}}
+                "headers": {"User-Agent": USER_AGENT}, "verify": ssl_context()}
 
     # -- building requests -------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import io
 import time
 from typing import Any, Callable
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from .aio import maybe_await
@@ -26,6 +27,7 @@ from .objects import AsyncObject, Object
 from .retry import Attempts, sleep_of
 from .sink import DEFAULT_CHUNK_SIZE
 from .sync import retrying
+from .tls import ssl_context
 
 ACCEPTABLE_HASHES = ("sha256", "sha512")
 
@@ -110,7 +112,7 @@ def _fetch(url: str, writerFactory: Callable[[], Any], maxRetries: int, timeout:
            sleep: Callable[[float], Any], hashing: bool = False) -> tuple[str, dict[str, str] | None]:
     """GET ``url`` into a fresh writer per attempt; (content type, hashes if asked)."""
     received = Received(hashing)
-    with httpx.Client(timeout=timeout, follow_redirects=True) as http:
+    with httpx.Client(timeout=timeout, follow_redirects=True, verify=ssl_context()) as http:
         def attempt() -> httpx.Response:
             writer = writerFactory()
             received.restart()
@@ -210,7 +212,8 @@ async def _fetch_async(url: str, writerFactory: Callable[[], Any], maxRetries: i
                        timeout: Any, sleep: Callable[[float], Any],
                        hashing: bool = False) -> tuple[str, dict[str, str] | None]:
     received = Received(hashing)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True,
+                                 verify=ssl_context()) as http:
         async def attempt() -> httpx.Response:
             writer = await maybe_await(writerFactory())
             received.restart()

@@ -17,6 +17,7 @@ import inspect
 import random
 from typing import Any, Callable, Union
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 DELAY_FACTOR = 0.1

@@ -11,6 +11,7 @@ import io
 import os
 from typing import Any, Callable, Optional
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from .errors import TaskclusterError, error_from_response

@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator, Mapping, Self
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.api import Entry

@@ -1,22 +1,18 @@
-"""The HTTP transports every client shares: small requests go out at once, TLS set up once."""
+"""The HTTP transports every client shares: small requests go out at once, TLS set up once
+(``tls.ssl_context()``, whose certificates load on the first handshake)."""
 
 from __future__ import annotations
 
-import functools
 import socket
-import ssl
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
+
+from .tls import ssl_context
 
 #: Without TCP_NODELAY a request body written after its headers waits for the server's delayed
 #: ACK (about 40 ms on Linux) on a kept-alive connection.
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-
-
-@functools.lru_cache(maxsize=1)
-def ssl_context() -> ssl.SSLContext:
-    """One TLS context for the process: building one costs tens of milliseconds."""
-    return httpx.create_ssl_context()
 
 
 #: Hosts answered in this process, not over the network: an in-process mock queue

@@ -20,6 +20,7 @@ import io
 import time
 from typing import Any, Awaitable, Callable
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from .aio import maybe_await
@@ -28,6 +29,7 @@ from .errors import TaskclusterError, data_gave_up
 from .retry import Attempts, sleep_of
 from .slugid import slugid
 from .sync import retrying
+from .tls import ssl_context
 
 DATA_INLINE_MAX_SIZE = 8192
 CHUNK_SIZE = 64 * 1024
@@ -120,7 +122,7 @@ def upload(*, projectId: str, name: str, contentType: str, contentLength: int, e
         projectId, uploadId, contentType, contentLength, expires, inline))
     put = _put_target(created)
     if put is not None:
-        with httpx.Client(timeout=objectService.options.timeout) as http:
+        with httpx.Client(timeout=objectService.options.timeout, verify=ssl_context()) as http:
             def attempt() -> httpx.Response:
                 nonlocal hashing
                 hashing = _Hashing()
@@ -174,7 +176,8 @@ async def upload_async(*, projectId: str, name: str, contentType: str, contentLe
         projectId, uploadId, contentType, contentLength, expires, inline))
     put = _put_target(created)
     if put is not None:
-        async with httpx.AsyncClient(timeout=objectService.options.timeout) as http:
+        async with httpx.AsyncClient(timeout=objectService.options.timeout,
+                                     verify=ssl_context()) as http:
             async def attempt() -> httpx.Response:
                 nonlocal hashing
                 hashing = _Hashing()

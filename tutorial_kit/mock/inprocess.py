@@ -38,6 +38,7 @@ import threading
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from .handle import MockHandle, start_workers, tick_forever

@@ -12,11 +12,12 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from importlib import resources
-from typing import Any
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from tutorial_kit.vocabulary import RESOLVED_STATES
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: Text + icon for every task/run state, so a state is never told by colour alone.
 STATE_ICONS: dict[str, str] = {
@@ -36,6 +37,10 @@ def esc(value: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
+    # Imported on the first description drawn, not with the module: about 15 ms a kernel
+    # spends for nothing when a cell only imports the widgets.
+    from markdown_it import MarkdownIt
+
     # commonmark with raw HTML off: descriptions are untrusted text.
     return MarkdownIt("commonmark", {"html": False})
 

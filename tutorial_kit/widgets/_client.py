@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
-from tutorial_kit.client.transport import sync_transport
+from tutorial_kit.client.transport import ssl_context, sync_transport
 from tutorial_kit.drive import AsyncInLoopError, acall, call
 from tutorial_kit.mockctl import is_mock, root_url_of
 
@@ -30,7 +31,8 @@ def _plain_client() -> httpx.Client:
     global _http
     with _http_lock:
         if _http is None:
-            _http = httpx.Client(transport=sync_transport(), follow_redirects=True)
+            _http = httpx.Client(transport=sync_transport(), follow_redirects=True,
+                                 verify=ssl_context())
         return _http
 
 

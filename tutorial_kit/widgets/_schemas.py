@@ -8,17 +8,13 @@ URL (so per deployment) for the life of the kernel; :func:`clear_cache` forgets 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-import referencing
-import referencing.jsonschema
-from referencing.exceptions import Unresolvable
-
-# jsonschema with its IRI grammar (rfc3987_syntax, ~1 s at import) built on first use
-from tutorial_kit._jsonschema import jsonschema
-
 from ._client import get_json
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 _cache: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
@@ -136,9 +132,17 @@ def resolve(ref: str, base: str) -> tuple[dict[str, Any], str, str]:
     return node, base_of(node, url), target
 
 
-def validator(document: dict[str, Any]) -> jsonschema.protocols.Validator:
+def validator(document: dict[str, Any]) -> Validator:
     """A draft-06 validator (formats checked) that fetches referenced files on demand."""
+    # Imported here, not with the module: jsonschema and referencing cost a kernel about 50 ms,
+    # and most schema tables are only looked at, never asked to check an instance.
+    # First: jsonschema with its IRI grammar (rfc3987_syntax, ~1 s at import) built on first use.
+    from tutorial_kit._jsonschema import jsonschema  # isort: skip
+
+    import referencing
+    import referencing.jsonschema
     from jsonschema_specifications import REGISTRY as SPECIFICATIONS
+    from referencing.exceptions import Unresolvable
 
     def retrieve(uri: str) -> referencing.Resource:
         if uri.startswith(META_PREFIXES):

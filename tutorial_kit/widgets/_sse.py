@@ -13,7 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
+
+from tutorial_kit.client.tls import ssl_context
 
 OnMessage = Callable[[dict[str, Any]], Any]  # returns True to stop reading
 
@@ -59,7 +62,8 @@ def follow(url: str, on_message: OnMessage, *, read_timeout: float,
     """Read the stream (blocking). Raises ``httpx.HTTPError`` when it cannot be read."""
     parser = Parser()
     try:
-        with httpx.stream("GET", url, timeout=httpx.Timeout(10.0, read=read_timeout)) as response:
+        with httpx.stream("GET", url, timeout=httpx.Timeout(10.0, read=read_timeout),
+                          verify=ssl_context()) as response:
             response.raise_for_status()
             for line in response.iter_lines():
                 if should_stop():
@@ -76,7 +80,8 @@ async def afollow(url: str, on_message: OnMessage, *, read_timeout: float) -> st
     """Read the stream in a coroutine; ``on_message`` may be async."""
     parser = Parser()
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=read_timeout)) as client:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=read_timeout),
+                                     verify=ssl_context()) as client:
             async with client.stream("GET", url) as response:
                 response.raise_for_status()
                 async for line in response.aiter_lines():

@@ -11,6 +11,7 @@ import asyncio
 import datetime as _dt
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 import ipywidgets as W
 import traitlets

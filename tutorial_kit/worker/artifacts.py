@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.client.objects import Object
+from tutorial_kit.client.tls import ssl_context
 from tutorial_kit.upload import uploadFromBuf
 
 #: Content type of logs (text, so a browser shows them).
@@ -21,7 +23,8 @@ LOG_CONTENT_TYPE = "text/plain; charset=utf-8"
 def has_object_service(root_url: str, *, timeout: float = 10.0) -> bool:
     """Does the deployment at ``root_url`` run an Object service? (its ``ping`` answers)"""
     try:
-        reply = httpx.get(f"{root_url.rstrip('/')}/api/object/v1/ping", timeout=timeout)
+        reply = httpx.get(f"{root_url.rstrip('/')}/api/object/v1/ping", timeout=timeout,
+                          verify=ssl_context())
     except httpx.HTTPError:
         return False
     if reply.status_code != 200:
@@ -54,7 +57,7 @@ def publish(queue: Any, task_id: str, run_id: int, name: str, data: bytes, *,
         "storageType": "s3", "contentType": content_type, "expires": expires,
         "contentLength": len(data)})
     reply = httpx.put(created["putUrl"], content=data, timeout=60.0,
-                      headers={"Content-Type": content_type})
+                      headers={"Content-Type": content_type}, verify=ssl_context())
     if reply.status_code >= 300:
         raise UploadFailed(f"PUT of artifact {name} answered {reply.status_code}: "
                            f"{reply.text[:200]}")

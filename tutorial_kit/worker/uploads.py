@@ -7,6 +7,7 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 LOG_CONTENT_TYPE = "text/plain; charset=utf-8"

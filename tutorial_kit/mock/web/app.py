@@ -15,7 +15,7 @@ Errors use Taskcluster's envelope ``{code, message, requestInfo}`` with the mess
 
 :class:`QueueApp` serves the Queue API itself and mounts the other groups of routes (Object
 service, storage, documents, control plane, inspector), each built from the one
-:class:`~.services.Services` of this mock.
+:class:`~.services.Services` of this mock, on the first request for one of them.
 """
 
 from __future__ import annotations
@@ -24,16 +24,14 @@ import asyncio
 import copy
 import pathlib
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.routing import BaseRoute, Mount
 
 from tutorial_kit import api
-from tutorial_kit.mock.web.inspector_routes import inspector_routes
 from tutorial_kit.mock.model.call import Call, Reply
 from tutorial_kit.mock.model.errors import QueueError
 from tutorial_kit.mock.model.events import Message
@@ -41,17 +39,16 @@ from tutorial_kit.mock.security import scopes as _scopes
 from tutorial_kit.mock.security.auth import Authenticator
 
 from .answer import NONE, Answer, ReplyCache, request_id
-from .control import control_routes
-from .document_routes import document_routes
 from .envelope import API_BASE, MAX_BODY, Context, not_found, preflight, query_string, raw_path
-from .object_routes import object_routes
 from .receive import check_params, check_query, receive
 from .requestlog import RequestLog
 from .services import Services
-from .storage_routes import storage_routes
 from .validation import InputValidationError
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
+
     from tutorial_kit.mock.model.contract import QueueModel
     from tutorial_kit.mock.sim.faults import Faults
 
@@ -60,23 +57,33 @@ if TYPE_CHECKING:
 __all__ = ["QueueApp", "ApiRequest", "match_route"]
 
 
-def _route_index() -> dict[tuple[str, str], list[tuple[api.Entry, re.Pattern[str]]]]:
+def _route_index() -> dict[tuple[str, str], list[api.Entry]]:
     """The entries by verb and first path segment (every route starts with a literal one)."""
-    index: dict[tuple[str, str], list[tuple[api.Entry, re.Pattern[str]]]] = {}
+    index: dict[tuple[str, str], list[api.Entry]] = {}
     for entry in api.ENTRIES:
         first = entry.route.split("/")[1]
         assert "<" not in first, entry.route
-        index.setdefault((entry.method, first), []).append((entry, entry.regex()))
+        index.setdefault((entry.method, first), []).append(entry)
     return index
 
 
 _ROUTES = _route_index()
+#: each group's entries with their regexes, compiled when a request first needs the group
+#: (compiling them all cost a mock's start about 7 ms)
+_COMPILED: dict[tuple[str, str], list[tuple[api.Entry, re.Pattern[str]]]] = {}
 
 
 def match_route(http_method: str, raw_route: str) -> tuple[api.Entry, dict[str, str]] | None:
     """The entry for a verb and a raw (percent-encoded) route, with its raw parameters."""
     first = raw_route.split("/", 2)[1] if raw_route.startswith("/") else ""
-    for entry, regex in _ROUTES.get((http_method.lower(), first), ()):
+    key = (http_method.lower(), first)
+    group = _COMPILED.get(key)
+    if group is None:
+        if key not in _ROUTES:
+            return None  # (and no entry kept for a path nobody serves)
+        # two threads may both compile a group: the same result either way
+        group = _COMPILED[key] = [(entry, entry.regex()) for entry in _ROUTES[key]]
+    for entry, regex in group:
         m = regex.match(raw_route)
         if m:
             return entry, m.groupdict()
@@ -135,12 +142,8 @@ class QueueApp:
         self._api_root = self.prefix + API_BASE + "/"
         self._reads = ReplyCache(backend)
         self.long_polls = 0  # claimWork calls waiting for work right now
-        self.starlette = Starlette(routes=self._routes(),
-                                   exception_handlers={404: self._not_found,
-                                                       405: self._not_found,
-                                                       Exception: self._crash})
-        # '/api/queue/v1' and '/api/queue/v1/' are unknown routes, not redirects.
-        self.starlette.router.redirect_slashes = False
+        self._starlette: Starlette | None = None
+        self._starlette_lock = threading.Lock()
 
     # -- the parts the hosts read ----------------------------------------------------------
     @property
@@ -174,6 +177,29 @@ class QueueApp:
         else:
             await self.starlette(scope, receive, send)
 
+    @property
+    def starlette(self) -> Starlette:
+        """Starlette, routing everything but the Queue API (Object service, storage, documents,
+        control plane, inspector, dashboard), built on the first request for one of them: a
+        mock started by a kernel's first cell serves createTask and status without it."""
+        built = self._starlette
+        if built is None:
+            with self._starlette_lock:
+                if self._starlette is None:
+                    self._starlette = self._build_starlette()
+                built = self._starlette
+        return built
+
+    def _build_starlette(self) -> Starlette:
+        from starlette.applications import Starlette
+
+        built = Starlette(routes=self._routes(),
+                          exception_handlers={404: self._not_found, 405: self._not_found,
+                                              Exception: self._crash})
+        # '/api/queue/v1' and '/api/queue/v1/' are unknown routes, not redirects.
+        built.router.redirect_slashes = False
+        return built
+
     def close(self) -> None:
         """Ask long polls and event streams to finish (the server is stopping)."""
         self.services.closed = True
@@ -185,6 +211,15 @@ class QueueApp:
         return self.services.closed
 
     def _routes(self) -> list[BaseRoute]:
+        from starlette.routing import Mount
+
+        from tutorial_kit.mock.web.inspector_routes import inspector_routes
+
+        from .control import control_routes
+        from .document_routes import document_routes
+        from .object_routes import object_routes
+        from .storage_routes import storage_routes
+
         s = self.services
         return [  # (the Queue API itself is served by __call__)
             *document_routes(s),

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from jsonschema import Draft6Validator
-from referencing import Registry
-
-from .ajv import FORMATS
+if TYPE_CHECKING:
+    from jsonschema import Draft6Validator
+    from referencing import Registry
 
 __all__ = ["DefaultsPlan", "build_plan"]
 
@@ -92,6 +91,11 @@ def build_plan(registry: Registry, schema: Any, base: str, pointer: str = "",
         built = [build_plan(registry, sub, base, f"{pointer}/{keyword}/{i}", memo)
                  for i, sub in enumerate(branches)]
         if any(_has_defaults(b, set()) for b in built):
+            # jsonschema is loaded by now: a plan is built over the schema registry
+            from jsonschema import Draft6Validator
+
+            from .ajv import FORMATS
+
             plan.choices.append([
                 (Draft6Validator({"$ref": f"{base}#{pointer}/{keyword}/{i}"},
                                  registry=registry, format_checker=FORMATS), b)

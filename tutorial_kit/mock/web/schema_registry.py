@@ -1,8 +1,9 @@
 """The schemas and references the package ships (``mock/schemas``, ``mock/references``), as the
 mock's validators find them and as a deployment serves them.
 
-The documents are read on first use, once per process. Schemas are registered in a
-``referencing`` registry under a made-up origin, so relative ``$ref``s resolve as they would
+The documents are read on first use, once per process, and jsonschema is imported with the
+first validator (a mock starts, in a kernel's first cell, without it). Schemas are registered
+in a ``referencing`` registry under a made-up origin, so relative ``$ref``s resolve as they would
 under a real rootUrl; :meth:`SchemaRegistry.compiled` builds a draft-06 validator per schema
 with its ``$ref``s inlined where that is bounded; the served forms carry the caller's rootUrl.
 """
@@ -14,18 +15,12 @@ import functools
 import json
 from collections.abc import Iterator
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-# first: imports jsonschema with its IRI grammar (rfc3987_syntax, ~1 s) built on first use
-from tutorial_kit._jsonschema import jsonschema  # noqa: F401  # isort: skip
-
-from jsonschema import Draft6Validator
-from jsonschema_specifications import REGISTRY as SPECIFICATIONS
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT6
-
-from .ajv import FORMATS
+if TYPE_CHECKING:
+    from jsonschema import Draft6Validator
+    from referencing import Registry
 
 __all__ = ["SchemaRegistry", "UnknownSchema", "ORIGIN"]
 
@@ -104,6 +99,13 @@ class SchemaRegistry:
 
     @functools.cached_property
     def _registry(self) -> Registry:
+        # first: imports jsonschema with its IRI grammar (rfc3987_syntax, ~1 s) built on first use
+        from tutorial_kit._jsonschema import jsonschema  # noqa: F401  # isort: skip
+
+        from jsonschema_specifications import REGISTRY as SPECIFICATIONS
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT6
+
         resources_ = [
             (ORIGIN + doc["$id"].split("#", 1)[0],
              Resource.from_contents(doc, default_specification=DRAFT6))
@@ -129,8 +131,13 @@ class SchemaRegistry:
             base = ORIGIN + schema["$id"].split("#")[0]
             # an absolute $id, so relative $refs resolve in the registry
             rooted = {**schema, "$id": base + "#"}
+            registry = self._registry  # (imports jsonschema)
+            from jsonschema import Draft6Validator
+
+            from .ajv import FORMATS
+
             validator = Draft6Validator(self._inlined(rooted, base) or rooted,
-                                        registry=self._registry, format_checker=FORMATS)
+                                        registry=registry, format_checker=FORMATS)
             self._validators[path] = validator
         return path, validator
 

@@ -12,7 +12,8 @@ collected). :class:`Validator` does the same with ``jsonschema``'s draft-06 vali
 
 The parts live beside it: ``schema_registry`` (the shipped documents, their registry, a
 compiled validator per schema, cached), ``schema_defaults`` (Ajv's ``useDefaults``) and ``ajv``
-(Ajv's formats and wording). The package never reads ``../shared``.
+(Ajv's formats and wording). The package never reads ``../shared``. jsonschema itself is
+imported with the first validator compiled, so a mock starts without it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from typing import Any
 
 from tutorial_kit.mock.model.errors import QueueError
 
-from .ajv import ajv_messages
 from .schema_defaults import DefaultsPlan, build_plan
 from .schema_registry import ORIGIN, SchemaRegistry, UnknownSchema
 
-__all__ = ["Validator", "InputValidationError", "UnknownSchema", "ajv_messages"]
+__all__ = ["Validator", "InputValidationError", "UnknownSchema"]
 
 
 class InputValidationError(QueueError):
@@ -76,6 +76,8 @@ class Validator(SchemaRegistry):
             errors = list(validator.iter_errors(filled))
             if not errors:
                 return filled
+            from .ajv import ajv_messages  # (with jsonschema, loaded by compiled())
+
             lines = ajv_messages(errors)
         except RecursionError:
             # JSON nested deeper than Python's stack allows: a clear 400, never a crash
@@ -87,6 +89,8 @@ class Validator(SchemaRegistry):
     def output_errors(self, schema_name: str, body: Any) -> list[str]:
         """What is wrong with a reply body for its output schema; empty when it is valid."""
         _, validator = self.compiled(schema_name)
+        from .ajv import ajv_messages
+
         try:
             return ajv_messages(validator.iter_errors(body))
         except RecursionError:

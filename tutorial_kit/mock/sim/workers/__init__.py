@@ -27,9 +27,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
 from tutorial_kit.api import PARAM_PATTERNS
+from tutorial_kit.client.tls import ssl_context
 from tutorial_kit.mock.model.livelog import LiveLogs
 from tutorial_kit.mock.security.sandbox import Unsandboxed
 from tutorial_kit.mock.security.sandbox import work_root as sandbox_work_root
@@ -216,7 +218,7 @@ def start_cluster(root_url: str, credentials: Mapping[str, str], *,
         root_url=root_url.rstrip("/"),
         queue=make_queue(root_url, credentials),
         clock=clock, faults=faults, livelogs=LiveLogs(root / "logs"), runs_dir=root / "runs",
-        http=httpx.Client(timeout=60.0, transport=transport()),
+        http=httpx.Client(timeout=60.0, transport=transport(), verify=ssl_context()),
         sandbox=sandbox)
     if context.sandbox.kind == "bwrap":
         root.chmod(0o711)  # a dropped sandbox user must reach its own run directory
