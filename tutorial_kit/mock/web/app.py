@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, Request, empty_receive
 from starlette.routing import BaseRoute, Mount
 
 from tutorial_kit import api
@@ -86,16 +86,17 @@ def match_route(http_method: str, raw_route: str) -> tuple[api.Entry, dict[str, 
 class ApiRequest(Request):
     """Starlette's request, with the headers as one plain ``dict`` (lower-case names, the first
     of repeated ones): the API path reads several headers per request, and a dict answers
-    each at once where Starlette's ``Headers`` scans the list every time."""
+    each at once where Starlette's ``Headers`` scans the list every time. Every API request
+    reads some, so the dict is built with the request."""
+
+    def __init__(self, scope: dict, receive: Callable = empty_receive) -> None:
+        super().__init__(scope, receive)
+        self._header_dict = {k.decode("latin-1"): v.decode("latin-1")
+                             for k, v in reversed(scope["headers"])}
 
     @property
     def headers(self) -> dict[str, str]:  # type: ignore[override]
-        cached = self.__dict__.get("_header_dict")
-        if cached is None:
-            cached = self.__dict__["_header_dict"] = {
-                k.decode("latin-1"): v.decode("latin-1")
-                for k, v in reversed(self.scope["headers"])}
-        return cached
+        return self._header_dict
 
 
 #: Methods whose scope expression URL parameters alone satisfy: checked before the handler, as
@@ -132,7 +133,8 @@ class QueueApp:
             public_root_url=public_root_url.rstrip("/") if public_root_url else None, mode=mode,
             dashboard_file=dashboard_file)
         self.claim_wait = claim_wait
-        self._api_root = self.prefix + API_BASE + "/"
+        self._api_base = self.prefix + API_BASE
+        self._api_root = self._api_base + "/"
         self._reads = ReplyCache(backend)
         self.long_polls = 0  # claimWork calls waiting for work right now
         self.starlette = Starlette(routes=self._routes(),
@@ -231,11 +233,12 @@ class QueueApp:
     async def _dispatch(self, request: Request, ctx: Context, raw: str,
                         query_string: str) -> Answer:
         s = self.services
-        if request.method == "OPTIONS":
+        method = request.scope["method"]
+        if method == "OPTIONS":
             return preflight()
-        base = self.prefix + API_BASE
+        base = self._api_base
         route = raw[len(base):] if raw.startswith(base) else raw
-        verb = "GET" if request.method == "HEAD" else request.method
+        verb = "GET" if method == "HEAD" else method
         found = match_route(verb, route)
         if found is None:
             return not_found()
@@ -269,7 +272,7 @@ class QueueApp:
             body = payload  # e.g. the legacy {"success": false} of reportCompleted
 
         # 6. faults, then the model (or its last answer, while the state is unchanged)
-        if s.faults is not None:
+        if s.faults is not None and s.faults.armed:
             injected = await s.faults.apply(entry.name)
             if injected is not None:
                 raise injected
