@@ -83,6 +83,27 @@ def match_route(http_method: str, raw_route: str) -> tuple[api.Entry, dict[str, 
     return None
 
 
+class KnownRoutes:
+    """Raw routes already met whose URL parameters matched their patterns -> (entry, raw
+    parameters). A learner polls one URL over and over; matching it (a regex per candidate
+    route) and checking its parameters (a regex each) gives the same answer every time.
+    Bounded: emptied when full. Used from the server's event loop only."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], tuple[api.Entry, dict[str, str]]] = {}
+
+    def get(self, verb: str, route: str) -> tuple[api.Entry, dict[str, str]] | None:
+        return self._known.get((verb, route))
+
+    def add(self, verb: str, route: str, found: tuple[api.Entry, dict[str, str]]) -> None:
+        """Remember a route whose parameters passed :func:`.receive.check_params`."""
+        if len(self._known) >= self.MAX_ENTRIES:
+            self._known.clear()
+        self._known[verb, route] = found
+
+
 class ApiRequest(Request):
     """Starlette's request, with the headers as one plain ``dict`` (lower-case names, the first
     of repeated ones): the API path reads several headers per request, and a dict answers
@@ -136,6 +157,7 @@ class QueueApp:
         self._api_base = self.prefix + API_BASE
         self._api_root = self._api_base + "/"
         self._reads = ReplyCache(backend)
+        self._known_routes = KnownRoutes()
         self.long_polls = 0  # claimWork calls waiting for work right now
         self.starlette = Starlette(routes=self._routes(),
                                    exception_handlers={404: self._not_found,
@@ -224,7 +246,7 @@ class QueueApp:
         response.headers["x-for-trace-id"] = request.headers.get("x-for-trace-id") or rid
         caller = ctx.caller
         s.request_log.record(
-            time=arrived, method=ctx.name, http_method=request.method, route=raw,
+            time=arrived, method=ctx.name, http_method=request.scope["method"], route=raw,
             query_string=qs, status=response.status_code,
             latency_ms=(time.perf_counter() - started) * 1000,
             client_id=caller.client_id if caller is not None and caller.error is None else None)
@@ -239,9 +261,12 @@ class QueueApp:
         base = self._api_base
         route = raw[len(base):] if raw.startswith(base) else raw
         verb = "GET" if method == "HEAD" else method
-        found = match_route(verb, route)
+        found = self._known_routes.get(verb, route)
+        checked = found is not None  # its URL parameters matched their patterns before
         if found is None:
-            return not_found()
+            found = match_route(verb, route)
+            if found is None:
+                return not_found()
         entry, raw_params = found
         # 1. the body, 2. who is calling
         payload, caller, query_string = await receive(s.authenticator, request, ctx, entry,
@@ -251,7 +276,9 @@ class QueueApp:
             caller.authorize(entry.scopes, ctx.params)
 
         # 3. URL parameters, 4. the query string
-        check_params(ctx.params)
+        if not checked:
+            check_params(ctx.params)
+            self._known_routes.add(verb, route, found)
         query = check_query(entry, query_string)
 
         # 5. the input schema (defaults filled in)
