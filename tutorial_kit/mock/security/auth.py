@@ -96,8 +96,7 @@ class Caller:
 
     def authorize(self, expression: Any, params: dict[str, Any]) -> None:
         """Raise QueueError('InsufficientScopes') unless the expression is satisfied."""
-        if self.error is not None:
-            raise self.error
+        self.check_authenticated()
         if expression is None:
             return
         if self._open is not None and isinstance(expression, str):

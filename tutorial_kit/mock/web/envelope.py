@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import datetime
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 

@@ -22,9 +22,9 @@ from .envelope import Context, has_body, raw_path, read_body
 
 def parse_body(entry: api.Entry, data: bytes, content_type: str | None) -> Any:
     """The JSON body, None when empty; MalformedPayload when it is not JSON."""
-    if not data or not data.strip():
-        return None
     is_json = (content_type or "").split(";")[0].strip().lower() == "application/json"
+    if not data.strip():
+        return None
     if not is_json:
         if entry.input:
             raise QueueError("MalformedPayload",
