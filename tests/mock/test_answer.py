@@ -8,6 +8,7 @@ poll that filled the cache, and the next poll must show the change.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import httpx
@@ -142,6 +143,36 @@ def test_a_caller_gone_mid_body_gets_a_400_and_the_app_lives_on():
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400
     assert app.request_log.since(0)[-1].status == 400
+
+
+def test_a_bodiless_unsigned_poll_never_reads_the_request_stream():
+    # A learner's poll (no body, no credentials) is answered without receiving from the
+    # server: here receiving would say the client left (an empty 400), so the 404 envelope
+    # shows the app went from the headers alone to the model, as anonymous.
+    app = QueueApp(QueueBackend())
+    task_id = taskcluster.slugId()
+    path = f"/api/queue/v1/task/{task_id}/status"
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    for method, extra in [("GET", []), ("HEAD", []), ("GET", [(b"content-length", b"0")])]:
+        sent.clear()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+                 "server": ("127.0.0.1", 2), "headers": [(b"host", b"127.0.0.1:2"), *extra]}
+        asyncio.run(app(scope, receive, send))
+        if extra:  # a declared body, even an empty one, is read: the client has gone
+            assert sent[0]["status"] == 400 and sent[1]["body"] == b""
+        else:
+            assert sent[0]["status"] == 404
+            assert json.loads(sent[1]["body"])["code"] == "ResourceNotFound"
+    assert [r.client_id for r in app.request_log.since(0)] == [None, None, None]
 
 
 # -- the cache on a real server ------------------------------------------------------------------

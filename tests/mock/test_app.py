@@ -14,7 +14,7 @@ import taskcluster
 
 from tutorial_kit import api
 from tutorial_kit.mock import start
-from tutorial_kit.mock.web.app import QueueApp
+from tutorial_kit.mock.web.app import KnownRoutes, QueueApp
 from tutorial_kit.mock.security.auth import Authenticator
 from tutorial_kit.mock.model.backend import QueueBackend
 from tutorial_kit.mock.model.blobs import object_upload_url
@@ -178,6 +178,32 @@ def test_url_only_scopes_are_checked_before_url_patterns(mock):
     # createTask's scopes need the body: the URL pattern wins
     r = httpx.put(url(mock, "/task/bad_task_id"), json=task_def())
     assert_envelope(r, "InvalidRequestArguments", 400, "createTask")
+
+
+def test_a_route_met_before_is_checked_in_the_same_order(mock, queue):
+    # The app remembers routes whose URL parameters passed their patterns (KnownRoutes); the
+    # checks around that step must not change for the second request of a route.
+    for _ in range(2):  # a failing route is not remembered
+        r = httpx.get(url(mock, "/task/bad_task_id/status"))
+        assert_envelope(r, "InvalidRequestArguments", 400, "status")
+    task_id = taskcluster.slugId()
+    with pytest.raises(taskcluster.exceptions.TaskclusterRestFailure) as info:
+        queue.reportCompleted(task_id, "0")  # signed: passes scopes and patterns, no such task
+    assert info.value.status_code == 404
+    r = httpx.post(url(mock, f"/task/{task_id}/runs/0/completed"))  # anonymous: scopes first
+    assert_envelope(r, "InsufficientScopes", 403, "reportCompleted")
+    r = httpx.get(url(mock, f"/task/{task_id}/status?bogus=1"))  # the query is still checked
+    assert_envelope(r, "InvalidRequestArguments", 400, "status")
+
+
+def test_known_routes_stay_within_their_budget():
+    known = KnownRoutes()
+    entry = api.BY_NAME["status"]
+    for n in range(KnownRoutes.MAX_ENTRIES + 5):
+        known.add("GET", f"/task/{n}/status", (entry, {"taskId": str(n)}))
+        assert len(known._known) <= KnownRoutes.MAX_ENTRIES
+    assert known.get("GET", f"/task/{KnownRoutes.MAX_ENTRIES + 4}/status") is not None
+    assert known.get("PUT", f"/task/{KnownRoutes.MAX_ENTRIES + 4}/status") is None
 
 
 def test_query_string_checks(mock, queue):

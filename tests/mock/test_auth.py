@@ -16,9 +16,10 @@ import pytest
 import taskcluster
 
 from tutorial_kit.mock import start
-from tutorial_kit.mock.security.auth import (ANONYMOUS_SCOPES, Authenticator, HawkRequest,
+from tutorial_kit.mock.security.auth import (ANONYMOUS_SCOPES, Authenticator, Caller, HawkRequest,
                                     issue_temporary_credentials)
 from tutorial_kit.mock.model.errors import QueueError
+from tutorial_kit.mock.security.scopes import ScopeExpressionError
 
 LIMITED = {"clientId": "limited", "accessToken": "limited-secret-token",
            "scopes": ["queue:list-task-queues", "queue:create-task:*", "queue:scheduler-id:*"]}
@@ -377,3 +378,24 @@ def test_authenticator_unit_caller_scopes_include_the_anonymous_role():
     assert info.value.code == "InsufficientScopes"
     with pytest.raises(ValueError):
         Authenticator({"c": {"scopes": ["x"]}})  # no accessToken
+
+
+def test_the_shared_anonymous_caller_answers_as_a_fresh_one():
+    # The anonymous caller every request shares remembers which templates it holds whatever
+    # the parameters; its answers must be those of a caller that expands each time.
+    auth = Authenticator({})
+    shared, fresh = auth.anonymous(), Caller(None, ANONYMOUS_SCOPES)
+    assert auth.anonymous() is shared
+    for template, params in [("queue:status:<taskId>", {"taskId": "T"}),
+                             ("queue:status:<taskId>", {"taskId": "a%2Fb"}),
+                             ("queue:create-task:<p>", {"p": "x"}),
+                             ("queue:status:<taskId>", {}),
+                             ("queue:status:<taskId>", {"taskId": ["T"]})]:
+        outcomes = []
+        for caller in (shared, fresh, shared):
+            try:
+                caller.authorize(template, params)
+                outcomes.append("ok")
+            except (QueueError, ScopeExpressionError) as exc:
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+        assert outcomes[0] == outcomes[1] == outcomes[2], (template, params, outcomes)

@@ -85,6 +85,32 @@ def test_required_params_tell_url_only_expressions_apart():
     assert S.required_params(api.BY_NAME["getArtifact"].scopes) == {"names"}
 
 
+@pytest.mark.parametrize("held, template, names", [
+    (["queue:status:*"], "queue:status:<taskId>", ("taskId",)),
+    (["queue:*"], "queue:list-artifacts:<taskId>:<runId>", ("taskId", "runId")),
+    (["*"], "queue:status:<taskId>", ("taskId",)),
+    (["queue:ping"], "queue:ping", ()),
+    # granted for some values only: the verdict depends on them
+    (["queue:status:abc"], "queue:status:<taskId>", None),
+    (["queue:status:a*"], "queue:status:<taskId>", None),
+    (["queue:list-artifacts:T:*"], "queue:list-artifacts:<taskId>:<runId>", None),
+    (["queue:status:\x00*"], "queue:status:<taskId>", None),  # a scope holding the stand-in
+    ([], "queue:status:<taskId>", None),
+])
+def test_granted_for_any_params_only_when_no_value_could_matter(held, template, names):
+    assert S.granted_for_any_params(S.ScopeSet(held), template) == names
+    if names is not None:  # then every filling is granted, as expand + satisfies would say
+        for value in ("", "x", "*", "a:b", "\x00", "%2F"):
+            assert S.satisfies(held, S.expand(template, dict.fromkeys(names, value)))
+
+
+def test_fills_tells_values_expand_would_refuse():
+    assert S.fills(("taskId", "runId"), {"taskId": "T", "runId": 0})
+    assert not S.fills(("taskId",), {})
+    assert not S.fills(("taskId",), {"taskId": None})
+    assert not S.fills(("taskId",), {"taskId": ["T"]})
+
+
 def test_intersection_and_normalisation():
     assert S.intersect_scopes(["queue:*"], ["queue:status:*", "auth:x"]) == ["queue:status:*"]
     assert S.intersect_scopes(["a:b"], ["a:*"]) == ["a:b"]

@@ -59,53 +59,55 @@ class Clock:
 
     def __init__(self, *, wall: Callable[[], float] = time.time) -> None:
         self._wall = wall
-        self._lock = threading.RLock()
-        self._anchor = datetime.fromtimestamp(wall(), UTC)
-        self._anchor_wall = wall()
-        self._speed = 1.0
-        self._paused = False
+        self._lock = threading.RLock()  # for changes; a reading takes one snapshot instead
+        #: (anchor, wall time at the anchor, speed, paused), replaced whole by every change so
+        #: that a reading (every request takes one) needs no lock to see a consistent one
+        self._frame: tuple[datetime, float, float, bool] = (
+            datetime.fromtimestamp(wall(), UTC), wall(), 1.0, False)
         self._listeners: list[Callable[[], Any]] = []
 
     # -- reading ---------------------------------------------------------------------------
-    def _now_unlocked(self) -> datetime:
-        if self._paused:
-            return self._anchor
-        elapsed = (self._wall() - self._anchor_wall) * self._speed
-        return self._anchor + timedelta(seconds=elapsed)
+    def _at(self, frame: tuple[datetime, float, float, bool]) -> datetime:
+        """The instant a frame gives now (not truncated)."""
+        anchor, anchor_wall, speed, paused = frame
+        if paused:
+            return anchor
+        return anchor + timedelta(seconds=(self._wall() - anchor_wall) * speed)
 
     def now(self) -> datetime:
         """The current instant: aware UTC, truncated to milliseconds."""
-        with self._lock:
-            return truncate_ms(self._now_unlocked())
+        return truncate_ms(self._at(self._frame))
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self._frame[3]
 
     @property
     def speed(self) -> float:
-        return self._speed
+        return self._frame[2]
 
     def state(self) -> dict[str, Any]:
-        with self._lock:
-            return {"now": to_json(self._now_unlocked()), "paused": self._paused,
-                    "speed": self._speed}
+        _, _, speed, paused = frame = self._frame
+        return {"now": to_json(self._at(frame)), "paused": paused, "speed": speed}
 
     # -- changing --------------------------------------------------------------------------
-    def _reanchor(self, at: datetime | None = None) -> None:
-        self._anchor = at if at is not None else self._now_unlocked()
-        self._anchor_wall = self._wall()
+    def _reanchor(self, at: datetime | None = None, *, speed: float | None = None,
+                  paused: bool | None = None) -> None:
+        """A new frame from now (or ``at``), with the speed and pause given or kept."""
+        frame = self._frame
+        _, _, old_speed, old_paused = frame
+        anchor = at if at is not None else self._at(frame)
+        self._frame = (anchor, self._wall(), old_speed if speed is None else speed,
+                       old_paused if paused is None else paused)
 
     def pause(self) -> None:
         with self._lock:
-            self._reanchor()
-            self._paused = True
+            self._reanchor(paused=True)
         self._notify()
 
     def resume(self) -> None:
         with self._lock:
-            self._reanchor()
-            self._paused = False
+            self._reanchor(paused=False)
         self._notify()
 
     def advance(self, seconds: float | timedelta) -> None:
@@ -114,7 +116,7 @@ class Clock:
         if delta < timedelta(0):
             raise ValueError("the clock cannot move backwards")
         with self._lock:
-            self._reanchor(self._now_unlocked() + delta)
+            self._reanchor(self._at(self._frame) + delta)
         self._notify()
 
     def set_speed(self, factor: float) -> None:
@@ -123,24 +125,19 @@ class Clock:
         if not factor > 0 or factor != factor or factor == float("inf"):
             raise ValueError("speed must be a positive finite number")
         with self._lock:
-            self._reanchor()
-            self._speed = factor
+            self._reanchor(speed=factor)
         self._notify()
 
     def freeze_at(self, dt: datetime) -> None:
         """Pause at exactly ``dt``."""
         with self._lock:
-            self._reanchor(aware(dt))
-            self._paused = True
+            self._reanchor(aware(dt), paused=True)
         self._notify()
 
     def reset(self) -> None:
         """Back to real time at speed 1."""
         with self._lock:
-            self._anchor = datetime.fromtimestamp(self._wall(), UTC)
-            self._anchor_wall = self._wall()
-            self._speed = 1.0
-            self._paused = False
+            self._frame = (datetime.fromtimestamp(self._wall(), UTC), self._wall(), 1.0, False)
         self._notify()
 
     # -- listeners -------------------------------------------------------------------------

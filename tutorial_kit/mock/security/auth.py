@@ -68,11 +68,16 @@ class Caller:
     """
 
     def __init__(self, client_id: str | None, scopes: Iterable[str], *,
-                 error: QueueError | None = None) -> None:
+                 error: QueueError | None = None, shared: bool = False) -> None:
         self.client_id = client_id
         self.scopes: tuple[str, ...] = tuple(_scopes.normalize_scopes(scopes))
         self._held = _scopes.ScopeSet(self.scopes)
         self.error = error
+        #: For a caller that serves many requests (the anonymous one): scope templates it holds
+        #: whatever the parameters -> the parameter names (None: it depends on them), so a
+        #: learner's anonymous poll checks ``queue:status:<taskId>`` without expanding it.
+        #: The templates are the code's own (``api.ENTRIES``, the model's), so few.
+        self._open: dict[str, tuple[str, ...] | None] | None = {} if shared else None
 
     @property
     def anonymous(self) -> bool:
@@ -94,6 +99,14 @@ class Caller:
         self.check_authenticated()
         if expression is None:
             return
+        if self._open is not None and isinstance(expression, str):
+            try:
+                names = self._open[expression]
+            except KeyError:
+                names = self._open[expression] = _scopes.granted_for_any_params(self._held,
+                                                                                expression)
+            if names is not None and _scopes.fills(names, params):
+                return
         required = _scopes.expand(expression, params)
         missing = _scopes.unsatisfied(self._held, required)
         if missing is None:
@@ -147,7 +160,8 @@ class Authenticator:
         # A caller holds no per-request state, so every anonymous request can share one.
         cached = self._anonymous
         if cached is None or cached[0] is not self.anonymous_scopes:
-            cached = self._anonymous = (self.anonymous_scopes, Caller(None, self.anonymous_scopes))
+            cached = self._anonymous = (self.anonymous_scopes,
+                                        Caller(None, self.anonymous_scopes, shared=True))
         return cached[1]
 
     # -- entry point -----------------------------------------------------------------------

@@ -199,6 +199,37 @@ def unsatisfied(held: Iterable[str], expression: Any) -> Any:
     return walk(expression)
 
 
+#: What stands in for every parameter when :func:`granted_for_any_params` asks: a character
+#: no held scope contains (it checks), so no held scope can match past it.
+_ANY_VALUE = "\x00"
+
+
+def granted_for_any_params(held: ScopeSet, template: str) -> tuple[str, ...] | None:
+    """The names a one-scope template needs, if ``held`` grants it whatever their values are
+    (``queue:status:*`` grants ``queue:status:<taskId>`` for every ``taskId``); else None.
+
+    Each parameter is filled with a character that no held scope contains, so only a scope
+    equal to the literal text (no parameters) or a ``*`` scope ending within the literal text
+    before the first parameter can grant the result: and those grant every filling.
+    """
+    parts = _template(template)
+    names = parts[1::2]
+    if any(_ANY_VALUE in scope for scope in held):
+        return None
+    filled = _ANY_VALUE.join(parts[::2])
+    return names if held.grants(filled) else None
+
+
+def fills(names: tuple[str, ...], params: Mapping[str, Any]) -> bool:
+    """Do ``params`` give every one of ``names`` a value :func:`expand` puts in a scope (a
+    string or a number; a missing, None or list value makes it raise instead)?"""
+    for name in names:
+        value = params.get(name)
+        if value is None or isinstance(value, (list, tuple, dict)):
+            return False
+    return True
+
+
 def required_params(expression: Any) -> set[str]:
     """Names of the parameters an expression needs (placeholders and template lists).
 

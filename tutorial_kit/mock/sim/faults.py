@@ -184,6 +184,11 @@ class Faults:
             self._changed()
         return fault
 
+    @property
+    def armed(self) -> bool:
+        """Is any request fault waiting? (When not, :meth:`apply` has nothing to do.)"""
+        return bool(self._requests)
+
     def _take(self, method: str) -> tuple[float, RequestFault | None]:
         """Consume the faults matching `method`: total latency and the failing fault, if any."""
         latency, failing = 0.0, None

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, Request, empty_receive
 
 from tutorial_kit import api
 from tutorial_kit.mock.model.call import Call, Reply
@@ -90,19 +90,41 @@ def match_route(http_method: str, raw_route: str) -> tuple[api.Entry, dict[str, 
     return None
 
 
+class KnownRoutes:
+    """Raw routes already met whose URL parameters matched their patterns -> (entry, raw
+    parameters). A learner polls one URL over and over; matching it (a regex per candidate
+    route) and checking its parameters (a regex each) gives the same answer every time.
+    Bounded: emptied when full. Used from the server's event loop only."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], tuple[api.Entry, dict[str, str]]] = {}
+
+    def get(self, verb: str, route: str) -> tuple[api.Entry, dict[str, str]] | None:
+        return self._known.get((verb, route))
+
+    def add(self, verb: str, route: str, found: tuple[api.Entry, dict[str, str]]) -> None:
+        """Remember a route whose parameters passed :func:`.receive.check_params`."""
+        if len(self._known) >= self.MAX_ENTRIES:
+            self._known.clear()
+        self._known[verb, route] = found
+
+
 class ApiRequest(Request):
     """Starlette's request, with the headers as one plain ``dict`` (lower-case names, the first
     of repeated ones): the API path reads several headers per request, and a dict answers
-    each at once where Starlette's ``Headers`` scans the list every time."""
+    each at once where Starlette's ``Headers`` scans the list every time. Every API request
+    reads some, so the dict is built with the request."""
+
+    def __init__(self, scope: dict, receive: Callable = empty_receive) -> None:
+        super().__init__(scope, receive)
+        self._header_dict = {k.decode("latin-1"): v.decode("latin-1")
+                             for k, v in reversed(scope["headers"])}
 
     @property
     def headers(self) -> dict[str, str]:  # type: ignore[override]
-        cached = self.__dict__.get("_header_dict")
-        if cached is None:
-            cached = self.__dict__["_header_dict"] = {
-                k.decode("latin-1"): v.decode("latin-1")
-                for k, v in reversed(self.scope["headers"])}
-        return cached
+        return self._header_dict
 
 
 #: Methods whose scope expression URL parameters alone satisfy: checked before the handler, as
@@ -139,8 +161,10 @@ class QueueApp:
             public_root_url=public_root_url.rstrip("/") if public_root_url else None, mode=mode,
             dashboard_file=dashboard_file)
         self.claim_wait = claim_wait
-        self._api_root = self.prefix + API_BASE + "/"
+        self._api_base = self.prefix + API_BASE
+        self._api_root = self._api_base + "/"
         self._reads = ReplyCache(backend)
+        self._known_routes = KnownRoutes()
         self.long_polls = 0  # claimWork calls waiting for work right now
         self._starlette: Starlette | None = None
         self._starlette_lock = threading.Lock()
@@ -257,7 +281,7 @@ class QueueApp:
         response.headers["x-for-trace-id"] = request.headers.get("x-for-trace-id") or rid
         caller = ctx.caller
         s.request_log.record(
-            time=arrived, method=ctx.name, http_method=request.method, route=raw,
+            time=arrived, method=ctx.name, http_method=request.scope["method"], route=raw,
             query_string=qs, status=response.status_code,
             latency_ms=(time.perf_counter() - started) * 1000,
             client_id=caller.client_id if caller is not None and caller.error is None else None)
@@ -266,14 +290,18 @@ class QueueApp:
     async def _dispatch(self, request: Request, ctx: Context, raw: str,
                         query_string: str) -> Answer:
         s = self.services
-        if request.method == "OPTIONS":
+        method = request.scope["method"]
+        if method == "OPTIONS":
             return preflight()
-        base = self.prefix + API_BASE
+        base = self._api_base
         route = raw[len(base):] if raw.startswith(base) else raw
-        verb = "GET" if request.method == "HEAD" else request.method
-        found = match_route(verb, route)
+        verb = "GET" if method == "HEAD" else method
+        found = self._known_routes.get(verb, route)
+        checked = found is not None  # its URL parameters matched their patterns before
         if found is None:
-            return not_found()
+            found = match_route(verb, route)
+            if found is None:
+                return not_found()
         entry, raw_params = found
         # 1. the body, 2. who is calling
         payload, caller, query_string = await receive(s.authenticator, request, ctx, entry,
@@ -283,7 +311,9 @@ class QueueApp:
             caller.authorize(entry.scopes, ctx.params)
 
         # 3. URL parameters, 4. the query string
-        check_params(ctx.params)
+        if not checked:
+            check_params(ctx.params)
+            self._known_routes.add(verb, route, found)
         query = check_query(entry, query_string)
 
         # 5. the input schema (defaults filled in)
@@ -304,7 +334,7 @@ class QueueApp:
             body = payload  # e.g. the legacy {"success": false} of reportCompleted
 
         # 6. faults, then the model (or its last answer, while the state is unchanged)
-        if s.faults is not None:
+        if s.faults is not None and s.faults.armed:
             injected = await s.faults.apply(entry.name)
             if injected is not None:
                 raise injected

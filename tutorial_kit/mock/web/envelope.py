@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -139,11 +140,17 @@ def query_string(request: Request) -> str:
     return request.scope.get("query_string", b"").decode("latin-1")
 
 
+def has_body(headers: Mapping[str, str]) -> bool:
+    """Does a request with these headers carry a body? (HTTP/1.1: not without a
+    ``Content-Length`` or a ``Transfer-Encoding``.)"""
+    return "content-length" in headers or "transfer-encoding" in headers
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body; ``InputTooLarge`` as soon as it is known to exceed ``limit``."""
+    if not has_body(request.headers):
+        return b""
     declared = request.headers.get("content-length")
-    if declared is None and "transfer-encoding" not in request.headers:
-        return b""  # HTTP/1.1: a request with neither header has no body
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise QueueError("InputTooLarge", f"The request body is larger than {limit} bytes.")
     chunks: list[bytes] = []

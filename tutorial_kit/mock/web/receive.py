@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -16,7 +17,7 @@ from tutorial_kit import api
 from tutorial_kit.mock.model.errors import QueueError
 from tutorial_kit.mock.security.auth import Authenticator, Caller, HawkRequest
 
-from .envelope import Context, raw_path, read_body
+from .envelope import Context, has_body, raw_path, read_body
 
 
 def parse_body(entry: api.Entry, data: bytes, content_type: str | None) -> Any:
@@ -39,11 +40,16 @@ def parse_body(entry: api.Entry, data: bytes, content_type: str | None) -> Any:
     return value
 
 
+def credentials_sent(headers: Mapping[str, str], query_string: str) -> bool:
+    """Does a request say who sends it (a Hawk header or a bewit)? If not, it is anonymous."""
+    return "authorization" in headers or "bewit=" in query_string
+
+
 def authenticate(authenticator: Authenticator, request: Request, data: bytes,
                  content_type: str | None, query_string: str) -> tuple[Caller, str]:
     """The caller, and the query string without its bewit. A failed signature is kept in the
     caller and raised when scopes are checked (see ``auth.Caller``)."""
-    if "authorization" not in request.headers and "bewit=" not in query_string:
+    if not credentials_sent(request.headers, query_string):
         return authenticator.anonymous(), query_string  # the common read: no Hawk
     hawk = HawkRequest(method=request.method, path=raw_path(request),
                        query=query_string, host=request.headers.get("host"),
@@ -65,7 +71,13 @@ async def receive(authenticator: Authenticator, request: Request, ctx: Context,
     bewit."""
     ctx.name = entry.name
     ctx.params = {k: unquote(v) for k, v in raw_params.items()}
-    content_type = request.headers.get("content-type")
+    headers = request.headers
+    if not has_body(headers) and not credentials_sent(headers, query_string):
+        # A learner's poll: nothing to read or verify (what the steps below would conclude).
+        ctx.payload = {}
+        ctx.caller = caller = authenticator.anonymous()
+        return None, caller, query_string
+    content_type = headers.get("content-type")
     data = await read_body(request, max_body)
     payload = parse_body(entry, data, content_type)
     ctx.payload = payload if payload is not None else {}
@@ -75,15 +87,20 @@ async def receive(authenticator: Authenticator, request: Request, ctx: Context,
     return payload, caller, query_string
 
 
+#: The URL parameters' patterns, compiled once (every API request checks them)
+_PARAM_RES = {name: re.compile(pattern) for name, pattern in api.PARAM_PATTERNS.items()
+              if pattern}
+
+
 def check_params(params: dict[str, str]) -> None:
     """Every URL parameter matches its pattern, or ``InvalidRequestArguments`` lists those
     that do not."""
     errors = []
     for name, value in params.items():
-        pattern = api.PARAM_PATTERNS.get(name)
-        if pattern and not re.match(pattern, value):
+        regex = _PARAM_RES.get(name)
+        if regex is not None and not regex.match(value):
             errors.append(f"URL parameter '{name}' given as '{value}' must match regular "
-                          f"expression: '/{pattern}/'")
+                          f"expression: '/{regex.pattern}/'")
     if errors:
         raise QueueError("InvalidRequestArguments",
                          "Invalid URL patterns:\n" + "\n".join(errors))
