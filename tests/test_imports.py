@@ -207,6 +207,28 @@ def test_httpx_command_line_client_is_loaded_when_called() -> None:
     assert out == {"before": False, "code": 0, "usage": True, "real": True}
 
 
+def test_every_module_that_imports_httpx_imports_it_through_the_shim_first() -> None:
+    """A module importing httpx directly, if it is the first to load, brings httpx's command
+    line (rich, click, pygments) back into every kernel: tutorial_kit._httpx must come first."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(__file__).resolve().parent.parent / "tutorial_kit"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "_httpx.py":
+            continue
+        shim_seen = False
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "tutorial_kit._httpx" for n in names):
+                shim_seen = True
+            elif any(n == "httpx" or n.startswith("httpx.") for n in names) and not shim_seen:
+                offenders.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert offenders == [], f"import tutorial_kit._httpx before httpx in: {offenders}"
+
+
 def test_the_schema_registry_is_built_on_first_use() -> None:
     from tutorial_kit.mock.web import schema_registry, validation
 
