@@ -90,3 +90,17 @@ def test_progress_is_kept_in_its_file_and_only_for_learners(tmp_path) -> None:
     assert kept.clients["classroom/bob"]["calls"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "class.sqlite.dashboard.json", "damaged.dashboard.json", "removed-folder"]
+
+
+def test_the_history_starts_with_the_server_not_with_the_dashboard_routes() -> None:
+    """The mock builds its side routes (the dashboard's among them) on the first request for
+    one of them; a learner's calls before that are in the dashboard's history all the same."""
+    from tutorial_kit.mock.model.backend import QueueBackend
+    from tutorial_kit.mock.web.app import QueueApp
+
+    app = QueueApp(QueueBackend())
+    app.request_log.record(time=datetime(2026, 1, 1, tzinfo=timezone.utc), method="createTask",
+                           http_method="PUT", route="/api/queue/v1/task/x", status=403,
+                           latency_ms=1.0, client_id="classroom/alice")
+    assert app._starlette is None  # no side route built yet
+    assert app.services.progress.clients["classroom/alice"]["calls"] == 1

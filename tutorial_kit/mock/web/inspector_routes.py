@@ -51,10 +51,8 @@ class _Pages:
         self.page = _read("page.html").replace("__BASE__", base).encode("utf-8")
         self.dashboard_page = _read("dashboard.html").replace("__BASE__", base).encode("utf-8")
         self.assets = {name: (STATIC / name).read_bytes() for name in ASSETS}
-        # From the first request on, whether or not a teacher is looking (see Progress).
-        self.progress = dashboard.Progress(app.dashboard_file)
-        app.request_log.listeners.append(self.progress.observe)
-        app.on_close.append(self.progress.save)
+        # Taken from the first request on, whether or not a teacher is looking (see Progress).
+        self.progress = app.progress
 
     async def page_view(self, request: Request) -> Response:
         return Response(self.page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)

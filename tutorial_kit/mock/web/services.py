@@ -23,6 +23,7 @@ from tutorial_kit.mock.model.errors import QueueError
 from tutorial_kit.mock.security.auth import Authenticator
 
 from .answer import Answer
+from .dashboard import Progress
 from .envelope import Context, error_answer, incident, json_answer
 from .requestlog import RequestLog
 
@@ -79,6 +80,14 @@ class Services:
     #: ``--db`` store; None: for this process only).
     dashboard_file: pathlib.Path | None = None
     started: float = field(default_factory=time.monotonic)
+    #: The dashboard's history: every learner call as it is logged, from the server's start,
+    #: not from the first request for the dashboard's routes (they are built on first use).
+    progress: Progress = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.progress = Progress(self.dashboard_file)
+        self.request_log.listeners.append(self.progress.observe)
+        self.on_close.append(self.progress.save)
 
     def now(self) -> datetime:
         """The model's time (the one errors and the request log show)."""
