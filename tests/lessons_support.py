@@ -77,6 +77,18 @@ class ServedMock:
         return env
 
 
+def readme_scopes(after: str, task_queue: str) -> list[str]:
+    """The scopes the README lists in the first code block after the sentence ``after``, with
+    its example task queue ``proj-me/tutorial`` replaced by ``task_queue``: a test that grants
+    these follows the README word for word."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index(after)
+    block = text[text.index("```\n", start) + 4:]
+    block = block[:block.index("```")]
+    return [line.strip().replace("proj-me/tutorial", task_queue)
+            for line in block.splitlines() if line.strip()]
+
+
 def run_nbval(env: dict[str, str], notebooks: list[pathlib.Path], *,
               timeout: float = 900.0) -> subprocess.CompletedProcess:
     """Run notebooks under nbval as ``make test`` does, in a separate pytest process."""
