@@ -56,11 +56,10 @@ def deployment_kind(root_url: str, *, timeout: float = 5.0) -> str:
     import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
     import httpx
 
-    from tutorial_kit.client.transport import ssl_context, sync_transport
+    from tutorial_kit.client.transport import http_client
 
     try:
-        with httpx.Client(timeout=timeout, transport=sync_transport(),
-                          verify=ssl_context()) as http:
+        with http_client(timeout=timeout) as http:
             answer = http.get(f"{root_url.rstrip('/')}/mock/v1/")
         if answer.status_code == 200:
             mode = answer.json().get("mode")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import pathlib
-import threading
 from typing import Any
 
 import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
-from tutorial_kit.client.transport import ssl_context, sync_transport
+from tutorial_kit.client.transport import http_client, shared_client
 
 
 class MockOnlyError(RuntimeError):
@@ -53,20 +52,7 @@ def root_url_of(target: Any = None, root_url: str | None = None) -> str:
 _root_url_of = root_url_of  # the name selfcheck.py imported before it was public
 
 
-_plain: httpx.Client | None = None
-_plain_lock = threading.Lock()
 _mock_answers: dict[str, bool] = {}
-
-
-def _plain_client() -> httpx.Client:
-    """One pooled client for mock detection (a client per probe would build a TLS context and
-    a connection every time)."""
-    global _plain
-    with _plain_lock:
-        if _plain is None:
-            _plain = httpx.Client(transport=sync_transport(), follow_redirects=True,
-                                   verify=ssl_context())
-        return _plain
 
 
 def is_mock(target: Any = None, root_url: str | None = None) -> bool:
@@ -76,7 +62,7 @@ def is_mock(target: Any = None, root_url: str | None = None) -> bool:
     url = root_url_of(target, root_url)
     if url not in _mock_answers:
         try:
-            response = _plain_client().get(f"{url}/mock/v1/clock", timeout=5.0)
+            response = shared_client().get(f"{url}/mock/v1/clock", timeout=5.0)
         except httpx.HTTPError:
             return False
         _mock_answers[url] = response.status_code == 200
@@ -100,8 +86,7 @@ class MockControl:
 
     def __init__(self, target: Any, *, timeout: float = 10.0):
         self.root_url = root_url_of(target)
-        self._http = httpx.Client(base_url=f"{self.root_url}/mock/v1", timeout=timeout,
-                                  transport=sync_transport(), verify=ssl_context())
+        self._http = http_client(base_url=f"{self.root_url}/mock/v1", timeout=timeout)
 
     # -- detection ---------------------------------------------------------------------------
     def is_mock(self) -> bool:

@@ -123,11 +123,9 @@ def current_scopes(queue: Any, root_url: str) -> list[str] | None:
     """The scopes the client's credentials carry, from the deployment's auth service
     (``GET <rootUrl>/api/auth/v1/scopes/current``, Hawk-signed); None where there is none.
     Raises :class:`TaskclusterError` when the credentials are refused."""
-    import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
-    import httpx
-
     from tutorial_kit.client import hawk
     from tutorial_kit.client.errors import TaskclusterError
+    from tutorial_kit.client.transport import http_client
 
     options = queue.options
     url = f"{root_url}/api/auth/v1/scopes/current"
@@ -136,10 +134,8 @@ def current_scopes(queue: Any, root_url: str) -> list[str] | None:
         ext = hawk.make_ext(options.credentials, options.authorizedScopes)
         headers["Authorization"] = hawk.authorization_header(options.credentials, "GET", url,
                                                              ext=ext)
-    from tutorial_kit.client.transport import ssl_context, sync_transport
-
     # the package's transport: it also reaches an in-process mock (no socket) by its rootUrl
-    with httpx.Client(transport=sync_transport(), timeout=10, verify=ssl_context()) as http:
+    with http_client(timeout=10) as http:
         response = http.get(url, headers=headers)
     if response.status_code == 404:
         return None

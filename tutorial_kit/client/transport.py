@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+from typing import Any
 
 import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
@@ -44,3 +46,25 @@ def sync_transport() -> httpx.HTTPTransport:
 
 def async_transport() -> httpx.AsyncHTTPTransport:
     return _AsyncTransport(socket_options=NODELAY, verify=ssl_context())
+
+
+def http_client(**options: Any) -> httpx.Client:
+    """A plain ``httpx.Client`` (not a Queue client) on the package's transport, which also
+    reaches an in-process mock by its rootUrl, and the process's one TLS context (also what
+    proxy transports from the environment are given)."""
+    return httpx.Client(transport=sync_transport(), verify=ssl_context(), **options)
+
+
+_shared: httpx.Client | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """The process's one pooled plain client (redirects followed), for the package's own
+    small GETs: mock detection, the widgets' documents. A client per GET would open a new
+    connection each time, which costs more than the GET itself."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = http_client(follow_redirects=True)
+        return _shared

@@ -7,13 +7,12 @@ methods (schemas) through :func:`get_json`, and one readable line for any error.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import tutorial_kit._httpx  # noqa: F401  # isort: skip  (first: httpx without its CLI)
 import httpx
 
-from tutorial_kit.client.transport import ssl_context, sync_transport
+from tutorial_kit.client.transport import shared_client
 from tutorial_kit.drive import AsyncInLoopError, acall, call
 from tutorial_kit.mockctl import is_mock, root_url_of
 
@@ -21,24 +20,9 @@ __all__ = ["AsyncInLoopError", "acall", "call", "describe_error", "get_json", "i
            "root_url_of"]
 
 
-_http: httpx.Client | None = None
-_http_lock = threading.Lock()
-
-
-def _plain_client() -> httpx.Client:
-    """One pooled client for the plain GETs (a new client per GET builds a TLS context and a
-    connection each time: about 20 ms, more than the GET itself)."""
-    global _http
-    with _http_lock:
-        if _http is None:
-            _http = httpx.Client(transport=sync_transport(), follow_redirects=True,
-                                 verify=ssl_context())
-        return _http
-
-
 def get_json(url: str, *, timeout: float = 10.0) -> Any:
     """GET a JSON document (raises ``httpx.HTTPError`` or ``ValueError``)."""
-    response = _plain_client().get(url, timeout=timeout)
+    response = shared_client().get(url, timeout=timeout)
     response.raise_for_status()
     return response.json()
 
