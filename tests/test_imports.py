@@ -182,11 +182,13 @@ def test_connect_starts_the_mock_without_its_validator_or_side_routes() -> None:
         schema = httpx.get(queue.options["rootUrl"] + "/schemas/queue/v1/task.json").json()
         print(json.dumps({"before": before, "schema": schema["$id"],
                           "routes": "starlette.routing" in sys.modules,
-                          "built": embedded_mock().app._starlette is not None}))
+                          "built": embedded_mock().app._starlette is not None,
+                          "yaml": "yaml" in sys.modules}))
     """)
     assert not any(out["before"].values()), out["before"]
     assert out["schema"].endswith("/schemas/queue/v1/task.json#")
     assert out["routes"] is True and out["built"] is True
+    assert out["yaml"] is False, "the side routes loaded yaml before any YAML scenario was read"
 
 
 def test_httpx_command_line_client_is_loaded_when_called() -> None:

@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-import yaml
-
 from .faults import FaultError, Faults
 
 _TOP_KEYS = {"name", "description", "replace", "clock", "faults", "tasks"}
@@ -123,6 +121,8 @@ class Scenario:
         try:
             data = json.loads(text)
         except ValueError:
+            import yaml  # here, not at the top: every mock's start would pay ~10 ms for it
+
             try:
                 data = yaml.safe_load(text)
             except yaml.YAMLError as error:
