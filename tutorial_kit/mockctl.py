@@ -52,21 +52,17 @@ def root_url_of(target: Any = None, root_url: str | None = None) -> str:
 _root_url_of = root_url_of  # the name selfcheck.py imported before it was public
 
 
-_mock_answers: dict[str, bool] = {}
-
-
 def is_mock(target: Any = None, root_url: str | None = None) -> bool:
     """Is this rootUrl/client/handle the tutorial's mock queue (its ``/mock/v1/clock`` answers
-    200)? The answer is remembered per rootUrl; "cannot connect" is not, since the service may
-    simply not be up yet."""
+    200)? Asked afresh each time: a port on loopback may serve another queue a moment later (a
+    restart, a classroom in place of an embedded mock), so an old answer may be wrong. "Cannot
+    connect" is False: nothing there answers as the mock."""
     url = root_url_of(target, root_url)
-    if url not in _mock_answers:
-        try:
-            response = shared_client().get(f"{url}/mock/v1/clock", timeout=5.0)
-        except httpx.HTTPError:
-            return False
-        _mock_answers[url] = response.status_code == 200
-    return _mock_answers[url]
+    try:
+        response = shared_client().get(f"{url}/mock/v1/clock", timeout=5.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
 
 
 def _seconds(duration: float | int | str | _dt.timedelta) -> float:
@@ -87,11 +83,20 @@ class MockControl:
     def __init__(self, target: Any, *, timeout: float = 10.0):
         self.root_url = root_url_of(target)
         self._http = http_client(base_url=f"{self.root_url}/mock/v1", timeout=timeout)
+        self._is_mock: bool | None = None
 
     # -- detection ---------------------------------------------------------------------------
     def is_mock(self) -> bool:
-        """True when the deployment answers the mock's control plane."""
-        return is_mock(self.root_url)
+        """True when the deployment answers the mock's control plane. A definite answer is kept
+        for this object's life (one object, one server); "cannot connect" is asked again, since
+        the service may simply not be up yet."""
+        if self._is_mock is None:
+            try:
+                response = self._http.get("/clock")
+            except httpx.HTTPError:
+                return False
+            self._is_mock = response.status_code == 200
+        return self._is_mock
 
     def _call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> Any:
         if not self.is_mock():

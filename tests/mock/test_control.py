@@ -264,3 +264,48 @@ def test_strict_mode_guards_cluster_routes_with_the_same_envelope():
         for r in (httpx.get(control(mock, "/state")), httpx.get(control(mock, "/cluster"))):
             body = _envelope(r, "InsufficientScopes", 403, r.json()["requestInfo"]["method"])
             assert "strict mode" in body["message"]
+
+
+def test_is_mock_asks_the_server_now_listening_on_the_port():
+    """Ports on loopback are reused: a classroom or some other service can answer at a rootUrl
+    where an embedded mock answered a moment ago, and the other way round. Each answer comes
+    from the server listening now, never from what an earlier one said."""
+    import http.server
+
+    from tutorial_kit.mockctl import MockControl, is_mock
+
+    class NotAMock(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the stdlib's name)
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    def not_a_mock_on(port: int) -> http.server.HTTPServer:
+        http.server.HTTPServer.allow_reuse_address = True
+        server = http.server.HTTPServer(("127.0.0.1", port), NotAMock)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    other = not_a_mock_on(0)
+    port = other.server_address[1]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert is_mock(url) is False
+        assert MockControl(url).is_mock() is False
+    finally:
+        other.shutdown()
+        other.server_close()
+    with start(port=port, workers=False) as mock:
+        assert mock.root_url == url
+        assert is_mock(url) is True
+        control = MockControl(url)
+        assert control.is_mock() is True and "now" in control.clock()
+    assert is_mock(url) is False  # nothing listens there now
+    other = not_a_mock_on(port)
+    try:
+        assert is_mock(url) is False
+        assert MockControl(url).is_mock() is False
+    finally:
+        other.shutdown()
+        other.server_close()
