@@ -1,22 +1,49 @@
-"""A file-backed mock queue in a subprocess, started the way a user starts one, for the lesson
-tests: ``tutorial-kit mock-queue serve --db ...``, its environment taken from the ``export``
-lines it prints first."""
+"""For the lesson tests: a file-backed mock queue in a subprocess, started the way a user starts
+one (``tutorial-kit mock-queue serve --db ...``, its environment taken from the ``export`` lines it
+prints first), and a plain server that is not the mock."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 from tutorial_kit.lessons import SKIP_NOTE
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 EXPORT = re.compile(r"^export (TASKCLUSTER_[A-Z_]+)=(.*)$")
+
+
+class _NotFound(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def not_a_mock(port: int = 0) -> Iterator[str]:
+    """A plain HTTP server on ``port`` (0: any free one) answering 404 to everything, as a
+    deployment does to /mock/v1; yields its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class ServedMock:

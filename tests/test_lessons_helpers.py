@@ -4,17 +4,15 @@ skip themselves (one line) where there is no mock."""
 
 from __future__ import annotations
 
-import http.server
 import pathlib
 import re
-import threading
 
 import pytest
 
 from tutorial_kit import lessons
 from tutorial_kit.api import PARAM_PATTERNS
 
-from lessons_support import NOTEBOOKS, ServedMock, run_nbval
+from lessons_support import NOTEBOOKS, ServedMock, not_a_mock as serve_not_a_mock, run_nbval
 
 
 @pytest.fixture(autouse=True)
@@ -54,23 +52,8 @@ def test_a_classroom_learner_claims_under_their_own_names(monkeypatch):
 @pytest.fixture
 def not_a_mock():
     """A plain HTTP server that answers 404 to everything, as a deployment does to /mock/v1."""
-
-    class NotFound(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve_not_a_mock() as url:
+        yield url
 
 
 def test_mock_only_cells_skip_with_one_line_on_a_real_deployment(not_a_mock, capsys):

@@ -52,17 +52,21 @@ def root_url_of(target: Any = None, root_url: str | None = None) -> str:
 _root_url_of = root_url_of  # the name selfcheck.py imported before it was public
 
 
-def is_mock(target: Any = None, root_url: str | None = None) -> bool:
-    """Is this rootUrl/client/handle the tutorial's mock queue (its ``/mock/v1/clock`` answers
-    200)? Asked afresh each time: a port on loopback may serve another queue a moment later (a
-    restart, a classroom in place of an embedded mock), so an old answer may be wrong. "Cannot
-    connect" is False: nothing there answers as the mock."""
-    url = root_url_of(target, root_url)
+def _answers_as_mock(url: str) -> bool | None:
+    """Does the server at ``url`` answer the mock's ``/mock/v1/clock`` with 200? None when it
+    cannot be asked (nothing listening, a timeout): the service may simply not be up yet."""
     try:
         response = shared_client().get(f"{url}/mock/v1/clock", timeout=5.0)
     except httpx.HTTPError:
-        return False
+        return None
     return response.status_code == 200
+
+
+def is_mock(target: Any = None, root_url: str | None = None) -> bool:
+    """Is this rootUrl/client/handle the tutorial's mock queue? Asked afresh each time: a port
+    on loopback may serve another queue a moment later (a restart, a classroom in place of an
+    embedded mock), so an old answer may be wrong. "Cannot connect" is False."""
+    return _answers_as_mock(root_url_of(target, root_url)) is True
 
 
 def _seconds(duration: float | int | str | _dt.timedelta) -> float:
@@ -88,15 +92,10 @@ class MockControl:
     # -- detection ---------------------------------------------------------------------------
     def is_mock(self) -> bool:
         """True when the deployment answers the mock's control plane. A definite answer is kept
-        for this object's life (one object, one server); "cannot connect" is asked again, since
-        the service may simply not be up yet."""
+        for this object's life (one object, one server); "cannot connect" is asked again."""
         if self._is_mock is None:
-            try:
-                response = self._http.get("/clock")
-            except httpx.HTTPError:
-                return False
-            self._is_mock = response.status_code == 200
-        return self._is_mock
+            self._is_mock = _answers_as_mock(self.root_url)
+        return self._is_mock is True
 
     def _call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> Any:
         if not self.is_mock():

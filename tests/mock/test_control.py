@@ -270,40 +270,23 @@ def test_is_mock_asks_the_server_now_listening_on_the_port():
     """Ports on loopback are reused: a classroom or some other service can answer at a rootUrl
     where an embedded mock answered a moment ago, and the other way round. Each answer comes
     from the server listening now, never from what an earlier one said."""
-    import contextlib
-    import http.server
+    from lessons_support import not_a_mock
 
     from tutorial_kit.mockctl import MockControl, is_mock
 
-    class NotAMock(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (the stdlib's name)
-            self.send_error(404)
+    def assert_not_a_mock(url: str) -> None:
+        assert is_mock(url) is False
+        assert MockControl(url).is_mock() is False
 
-        def log_message(self, *args):
-            pass
-
-    @contextlib.contextmanager
-    def not_a_mock_on(port: int):
-        """A server that is not the mock, answering 404 at ``port`` (0: any free port)."""
-        http.server.HTTPServer.allow_reuse_address = True
-        server = http.server.HTTPServer(("127.0.0.1", port), NotAMock)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            assert is_mock(url) is False
-            assert MockControl(url).is_mock() is False
-            yield url
-        finally:
-            server.shutdown()
-            server.server_close()
-
-    with not_a_mock_on(0) as url:
-        port = int(url.rsplit(":", 1)[1])
+    with not_a_mock() as url:
+        assert_not_a_mock(url)
+    port = int(url.rsplit(":", 1)[1])
     with start(port=port, workers=False) as mock:
         assert mock.root_url == url
         assert is_mock(url) is True
         control = MockControl(url)
         assert control.is_mock() is True and "now" in control.clock()
     assert is_mock(url) is False  # nothing listens there now
-    with not_a_mock_on(port) as again:
+    with not_a_mock(port) as again:
         assert again == url
+        assert_not_a_mock(url)
